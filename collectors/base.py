@@ -1,0 +1,106 @@
+"""The collector extension point: what a collector is given and what it must yield.
+
+A collector parses a file someone else produced (a log, an export) and yields ``Record`` and
+``QualityIssue`` items. It never touches the database and never runs a program: capturing belongs to
+a measure command, so a fixture file is a complete test.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from sci.errors import CollectorError
+from sci.model import Item
+
+DEFAULT_MAX_GAP_S = 60.0
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """Everything a collector knows about the file it parses, beyond its bytes.
+
+    ``options`` holds the collector-specific keys of the source's config table, already validated by the
+    collector's ``OPTIONS``. ``on_progress`` receives the number of bytes read so far.
+    """
+
+    path: Path
+    device: str
+    timezone: ZoneInfo | None = None
+    max_gap_s: float = DEFAULT_MAX_GAP_S
+    options: Mapping[str, Any] = field(default_factory=dict)
+    on_progress: Callable[[int], None] | None = None
+
+    def open_binary(self) -> BinaryIO:
+        raw = self.path.open("rb")
+        if self.on_progress is None:
+            return raw
+        return io.BufferedReader(_ProgressReader(raw, self.on_progress), buffer_size=1 << 20)
+
+    def error(self, line: int | None, message: str, hint: str = "") -> CollectorError:
+        return CollectorError(self.path, line, message, hint=hint)
+
+
+class Collector(Protocol):
+    """A parser of one input format.
+
+    ``name`` is what config's ``collector = "..."`` names; ``version`` is recorded with every file it
+    ingests (bump it when its output for the same input changes). ``OPTIONS`` maps each accepted
+    option key to its type and a one-line description (used to validate config and write docs).
+    A collector is instantiated with no arguments; everything about the file is in ``SourceContext``.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    OPTIONS: ClassVar[Mapping[str, tuple[type, str]]]
+    needs_timezone: ClassVar[bool]  # True when the format's timestamps are local time without offset
+
+    def parse(self, ctx: SourceContext) -> Iterator[Item]: ...
+
+
+def numbered_lines(ctx: SourceContext) -> Iterator[tuple[int, str, bool]]:
+    """Yield ``(line_number, text, ended)`` for each line, decoded as UTF-8 (a BOM is dropped).
+
+    ``text`` has no line terminator; ``ended`` is False for a last line without one (a log cut off
+    mid-write). Undecodable bytes raise a ``CollectorError`` naming the line.
+    """
+    with ctx.open_binary() as stream:
+        for number, chunk in enumerate(stream, start=1):
+            raw = chunk[3:] if number == 1 and chunk.startswith(b"\xef\xbb\xbf") else chunk
+            ended = raw.endswith(b"\n")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ctx.error(
+                    number,
+                    f"bytes {exc.start}-{exc.end} are not UTF-8 text",
+                    "check that this is the right file; convert it with iconv -f <encoding> -t utf-8",
+                ) from None
+            yield number, text.rstrip("\r\n"), ended
+
+
+class _ProgressReader(io.RawIOBase):
+    """A binary reader that reports bytes read (for the ingest progress bar)."""
+
+    def __init__(self, raw: BinaryIO, on_progress: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_progress = on_progress
+        self._done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self._done += n
+            self._on_progress(self._done)
+        return int(n or 0)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()

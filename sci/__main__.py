@@ -1,0 +1,3 @@
+from sci.cli import main
+
+main()

@@ -1,0 +1,160 @@
+"""What ``compute`` produces and ``report`` reads: results that keep their inputs (the working).
+
+Results are plain frozen dataclasses that round-trip through JSON, so a computation can be stored and
+rendered later, and golden-tested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sci.engine import PeriodCarbon
+
+
+@dataclass(frozen=True, slots=True)
+class FactorUse:
+    """A factor as applied: its value, where it came from, and what it was applied to."""
+
+    kind: str  # grid_intensity | pue | cpu_tdp | gpu_tdp | embodied | lifespan | load_curve
+    key: str  # "DE", "aws:eu-west-1", "AMD EPYC 7763", "laptop", "teads-2021"
+    value: float
+    unit: str  # gCO2e/kWh, ratio, W, kgCO2e, years
+    source: str
+    year: int | None
+    licence: str
+    applied_to: str  # platform name
+
+
+@dataclass(frozen=True, slots=True)
+class EmbodiedLine:
+    """One line of the embodied inventory, with its M over the window."""
+
+    platform: str
+    device_class: str
+    count: int
+    total_embodied_kg: float  # TE per device
+    lifespan_years: float  # EL
+    share: float  # RR / ToR
+    time_reserved_h: float  # TiR (the window)
+    embodied_g: float  # M for all ``count`` devices
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformResult:
+    platform: str
+    unit: str | None  # the functional unit's name, e.g. "pipeline runs"
+    periods: tuple[PeriodCarbon, ...]
+    it_energy_by_tier_kwh: dict[str, float]  # device energy (before PUE) by method tier
+    it_energy_kwh: float
+    pue: float
+    energy_kwh: float  # E, including PUE once
+    intensity_g_per_kwh: float  # I, location-based
+    operational_g: float
+    provider_carbon_g: float
+    embodied_g: float  # M
+    carbon_g: float
+    functional_units: float | None  # sum of R over the periods where it was declared
+    sci_g_per_unit: float | None  # sum(E*I+M) / sum(R); None = undefined
+    annual_carbon_g: float
+    devices: int
+    observed_device_hours: float
+    embodied_lines: tuple[EmbodiedLine, ...] = ()
+    periods_without_r: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRow:
+    """Data-quality findings of one kind in one file, with where they are."""
+
+    file: str
+    collector: str
+    kind: str
+    action: str
+    rows: int
+    occurrences: int
+    line_ranges: str  # "12-40, 77, 90-91 (+3 more)"
+    seconds: float | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str
+    sha256: str
+    collector: str
+    collector_version: str
+    platform: str
+    rows: int
+    ingested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeResult:
+    title: str
+    computed_at: datetime
+    window_start: datetime
+    window_end: datetime  # exclusive
+    window_days: float
+    platforms: tuple[PlatformResult, ...]
+    factors: tuple[FactorUse, ...]
+    quality: tuple[QualityRow, ...]
+    files: tuple[SourceFile, ...]
+    factor_bundle_version: str
+    tool_version: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def total_carbon_g(self) -> float:
+        return sum(p.carbon_g for p in self.platforms)
+
+    @property
+    def annual_total_carbon_g(self) -> float:
+        return sum(p.annual_carbon_g for p in self.platforms)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), default=_encode, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ComputeResult:
+        return _decode_result(json.loads(text))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _decode_result(raw: dict[str, Any]) -> ComputeResult:
+    platforms = tuple(
+        PlatformResult(
+            **{
+                **p,
+                "periods": tuple(PeriodCarbon(**x) for x in p["periods"]),
+                "embodied_lines": tuple(EmbodiedLine(**x) for x in p["embodied_lines"]),
+                "periods_without_r": tuple(p["periods_without_r"]),
+            }
+        )
+        for p in raw["platforms"]
+    )
+    return ComputeResult(
+        **{
+            **raw,
+            "computed_at": datetime.fromisoformat(raw["computed_at"]),
+            "window_start": datetime.fromisoformat(raw["window_start"]),
+            "window_end": datetime.fromisoformat(raw["window_end"]),
+            "platforms": platforms,
+            "factors": tuple(FactorUse(**f) for f in raw["factors"]),
+            "quality": tuple(QualityRow(**q) for q in raw["quality"]),
+            "files": tuple(_decode_file(f) for f in raw["files"]),
+            "notes": tuple(raw["notes"]),
+        }
+    )
+
+
+def _decode_file(raw: dict[str, Any]) -> SourceFile:
+    return SourceFile(**{**raw, "ingested_at": datetime.fromisoformat(raw["ingested_at"])})
