@@ -7,7 +7,9 @@ a measure command, so a fixture file is a complete test.
 
 from __future__ import annotations
 
+import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from sci.errors import CollectorError
 from sci.model import Item
 
 DEFAULT_MAX_GAP_S = 60.0
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,13 @@ class SourceContext:
     on_progress: Callable[[int], None] | None = None
 
     def open_binary(self) -> BinaryIO:
-        raw = self.path.open("rb")
-        if self.on_progress is None:
-            return raw
-        return io.BufferedReader(_ProgressReader(raw, self.on_progress), buffer_size=1 << 20)
+        """The file's bytes; gzip-compressed files (``.gz`` from logrotate) are decompressed."""
+        stream: io.BufferedReader = self.path.open("rb")
+        if self.on_progress is not None:
+            stream = io.BufferedReader(_ProgressReader(stream, self.on_progress), buffer_size=1 << 20)
+        if stream.peek(2)[:2] == GZIP_MAGIC:
+            return io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=1 << 20)
+        return stream
 
     def error(self, line: int | None, message: str, hint: str = "") -> CollectorError:
         return CollectorError(self.path, line, message, hint=hint)
@@ -69,7 +75,7 @@ def numbered_lines(ctx: SourceContext) -> Iterator[tuple[int, str, bool]]:
     mid-write). Undecodable bytes raise a ``CollectorError`` naming the line.
     """
     with ctx.open_binary() as stream:
-        for number, chunk in enumerate(stream, start=1):
+        for number, chunk in _chunks(ctx, stream):
             raw = chunk[3:] if number == 1 and chunk.startswith(b"\xef\xbb\xbf") else chunk
             ended = raw.endswith(b"\n")
             try:
@@ -81,6 +87,20 @@ def numbered_lines(ctx: SourceContext) -> Iterator[tuple[int, str, bool]]:
                     "check that this is the right file; convert it with iconv -f <encoding> -t utf-8",
                 ) from None
             yield number, text.rstrip("\r\n"), ended
+
+
+def _chunks(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Numbered raw lines; a corrupt or cut-off compressed stream becomes a CollectorError."""
+    number = 0
+    try:
+        for number, chunk in enumerate(stream, start=1):
+            yield number, chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ctx.error(
+            number + 1,
+            f"cannot read on: the data is corrupt or cut off ({exc})",
+            "re-copy the file, or decompress what is readable with `zcat FILE > FILE.txt` and ingest that",
+        ) from None
 
 
 class _ProgressReader(io.RawIOBase):

@@ -1,0 +1,97 @@
+"""The operations behind the CLI, callable from Python: ingest, compute, report, run.
+
+This is the one layer that ties collectors, store, engine and reports together.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sci.compute import compute
+from sci.config import Config
+from sci.errors import SciError
+from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
+from sci.ingest import FileOutcome, Observer, ingest, plan, prune
+from sci.results import ComputeResult
+from sci.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    html: Path
+    pdf: Path | None
+
+
+def factor_bundle(config: Config) -> FactorBundle:
+    """The bundled factors with sci.toml's ``[factors]`` overrides applied."""
+    overrides: dict[str, dict[str, FactorOverride]] = defaultdict(dict)
+    for item in config.factor_overrides:
+        kind, _unit = OVERRIDE_TABLES[item.table]
+        overrides[kind][item.lookup] = FactorOverride(value=item.value, source=item.source, year=item.year)
+    return load_bundle().with_overrides(overrides)
+
+
+def run_ingest(
+    config: Config, only: Sequence[Path] = (), observer: Observer | None = None
+) -> list[FileOutcome]:
+    """Ingest what sci.toml names (or only ``only``); a full ingest also drops files it no longer names."""
+    files = plan(config, only)
+    with Store(config.store_path) as store:
+        outcomes = ingest(config, store, files, observer)
+        if not only:
+            outcomes += prune(config, store, files)
+    return outcomes
+
+
+def run_compute(config: Config, *, now: datetime | None = None) -> ComputeResult:
+    """Compute every platform's SCI from the store, and keep the result in the store."""
+    bundle = factor_bundle(config)
+    moment = now or datetime.now(UTC)
+    with Store(config.store_path) as store:
+        result = compute(config, store, bundle, now=moment)
+        store.save_computation(computed_at=moment, config_path=str(config.path), result_json=result.to_json())
+    return result
+
+
+def latest_result(config: Config) -> ComputeResult:
+    with Store(config.store_path, read_only=True) as store:
+        text = store.latest_computation()
+    if text is None:
+        raise SciError(f"{config.store_path} holds no computation yet", hint="run `sci-report compute` first")
+    return ComputeResult.from_json(text)
+
+
+def write_report(
+    result: ComputeResult, out_dir: Path, *, pdf: bool = True, generated_at: datetime | None = None
+) -> ReportFiles:
+    """Render ``report.html`` (and ``report.pdf``) into ``out_dir``."""
+    from reports.html import render_html
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = render_html(result, generated_at=generated_at or datetime.now(UTC))
+    html_path = out_dir / "report.html"
+    _write_atomically(html_path, html)
+    pdf_path = None
+    if pdf:
+        from reports.pdf import write_pdf
+
+        pdf_path = out_dir / "report.pdf"
+        write_pdf(html, pdf_path)
+    return ReportFiles(html=html_path, pdf=pdf_path)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,202 @@
+"""The ``sci-report`` command line: thin commands over ``sci.app``.
+
+Expected problems (``SciError``) become ``Error: ...`` / ``hint: ...`` and exit code 1, here and only
+here; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sci import __version__
+from sci.errors import SciError
+
+if TYPE_CHECKING:
+    from sci.app import ReportFiles
+    from sci.config import Config
+    from sci.ingest import FileOutcome, PlannedFile
+    from sci.results import ComputeResult
+
+PROGRESS_MIN_BYTES = 4 << 20
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sci-report")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Software Carbon Intensity (SCI, ISO/IEC 21031:2024) for software and ML teams.
+
+    SCI = (E x I + M) / R, per platform, from measured power logs, provider exports and proxies.
+    """
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("sci.toml"),
+    show_default=True,
+    help="The sci.toml to use (or a folder holding one).",
+)
+store_option = click.option(
+    "--store", type=click.Path(path_type=Path), default=None, help="DuckDB store (default: [project].store)."
+)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), default=Path("sci.toml"))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter sci.toml."""
+    if path.exists() and not force:
+        raise SciError(f"{path} already exists", hint="use --force to overwrite it, or give another path")
+    text = (files("sci") / "data" / "starter.toml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}: edit the platforms and sources, then run `sci-report run`")
+
+
+@cli.command()
+@config_option
+@store_option
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def ingest(config_path: Path, store: Path | None, paths: tuple[Path, ...]) -> None:
+    """Load the files sci.toml names (or only PATHS) into the store."""
+    from sci import app
+
+    config = _config(config_path, store)
+    outcomes = app.run_ingest(config, paths, _ProgressObserver())
+    _print_ingest(outcomes)
+
+
+@cli.command()
+@config_option
+@store_option
+def compute(config_path: Path, store: Path | None) -> None:
+    """Compute each platform's SCI and annual emissions from the store."""
+    from sci import app
+
+    result = app.run_compute(_config(config_path, store))
+    _print_result(result)
+
+
+@cli.command()
+@config_option
+@store_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Folder for the report.")
+@click.option("--no-pdf", is_flag=True, help="Write only report.html.")
+def report(config_path: Path, store: Path | None, output: Path | None, no_pdf: bool) -> None:
+    """Render the latest computation as report.html and report.pdf."""
+    from sci import app
+
+    config = _config(config_path, store)
+    written = app.write_report(app.latest_result(config), output or config.output_dir, pdf=not no_pdf)
+    _print_written(written)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path), default=Path())
+@store_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Folder for the report.")
+@click.option("--no-pdf", is_flag=True, help="Write only report.html.")
+def run(target: Path, store: Path | None, output: Path | None, no_pdf: bool) -> None:
+    """Ingest, compute and report in one go. TARGET is a sci.toml or a folder holding one."""
+    from sci import app
+
+    config = _config(target, store)
+    _print_ingest(app.run_ingest(config, (), _ProgressObserver()))
+    result = app.run_compute(config)
+    _print_result(result)
+    _print_written(app.write_report(result, output or config.output_dir, pdf=not no_pdf))
+
+
+def _config(target: Path, store: Path | None) -> Config:
+    from sci.config import find_config, load_config
+
+    return load_config(find_config(target), store_override=store)
+
+
+def _print_ingest(outcomes: list[FileOutcome]) -> None:
+    counts = Counter(str(o.outcome) for o in outcomes)
+    records = sum(o.records for o in outcomes if o.outcome in ("ingested", "replaced"))
+    issues = sum(o.issues for o in outcomes)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    click.echo(
+        f"ingest: {len(outcomes)} files ({summary}); {records:,} new records; {issues} data-quality issues"
+    )
+    for outcome in outcomes:
+        if outcome.outcome in ("duplicate", "removed"):
+            click.echo(f"  {outcome.outcome}: {outcome.name}: {outcome.detail}")
+
+
+def _print_result(result: ComputeResult) -> None:
+    start, end = result.window_start, result.window_end
+    click.echo(f"window: {start:%Y-%m-%d} to {end:%Y-%m-%d} ({result.window_days:g} days)")
+    header = f"  {'platform':<16} {'kgCO2e':>10} {'kgCO2e/yr':>11}  SCI"
+    click.echo(header)
+    for p in result.platforms:
+        sci = (
+            "undefined (no R)"
+            if p.sci_g_per_unit is None
+            else f"{p.sci_g_per_unit:,.2f} g per {p.unit or 'unit'}"
+        )
+        click.echo(
+            f"  {p.platform:<16} {p.carbon_g / 1000:>10,.2f} {p.annual_carbon_g / 1000:>11,.1f}  {sci}"
+        )
+    total_kg, annual_kg = result.total_carbon_g / 1000, result.annual_total_carbon_g / 1000
+    click.echo(f"  {'total':<16} {total_kg:>10,.2f} {annual_kg:>11,.1f}")
+
+
+def _print_written(written: ReportFiles) -> None:
+    click.echo(f"report: {written.html}" + (f" and {written.pdf}" if written.pdf else ""))
+
+
+class _ProgressObserver:
+    """A progress bar for long ingests, on a terminal only."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._done = 0
+
+    def start(self, planned: PlannedFile, size_bytes: int) -> None:
+        if size_bytes >= PROGRESS_MIN_BYTES and sys.stderr.isatty():
+            self._bar = click.progressbar(length=size_bytes, label=planned.name, file=sys.stderr)
+            self._bar.__enter__()
+            self._done = 0
+
+    def advance(self, bytes_done: int) -> None:
+        if self._bar is not None:
+            self._bar.update(bytes_done - self._done)
+            self._done = bytes_done
+
+    def finish(self, outcome: FileOutcome) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = cli.main(args=args, prog_name="sci-report", standalone_mode=False)
+    except SciError as exc:
+        if "--debug" in args:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -1,0 +1,376 @@
+"""Compute: aggregate the store in SQL, apply factors, and run the engine per platform and month.
+
+SQL sums; the engine (pure functions in ``sci.engine``) holds every formula with meaning.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sci import __version__, engine
+from sci.config import Config, EmbodiedConfig, PlatformConfig, month_bounds
+from sci.errors import SciError
+from sci.factors import Factor, FactorBundle
+from sci.model import Tier
+from sci.results import ComputeResult, EmbodiedLine, FactorUse, PlatformResult, QualityRow, SourceFile
+from sci.store import Store, aware_utc
+from sci.units import G_PER_KG, HOURS_PER_YEAR, S_PER_DAY, S_PER_HOUR
+
+MAX_LINE_RANGES = 8
+DEFAULT_PUE_SOURCE = "sci-report default: no data-centre overhead (PUE 1.0) where none is configured"
+
+
+@dataclass
+class _Ledger:
+    """The factors applied, once per (kind, key, platform), in the order first used."""
+
+    uses: dict[tuple[str, str, str], FactorUse] = field(default_factory=dict)
+
+    def add(self, factor: Factor, platform: str) -> float:
+        key = (factor.kind, factor.key, platform)
+        self.uses.setdefault(
+            key,
+            FactorUse(
+                kind=factor.kind,
+                key=factor.key,
+                value=factor.value,
+                unit=factor.unit,
+                source=factor.source,
+                year=factor.year,
+                licence=factor.licence,
+                applied_to=platform,
+            ),
+        )
+        return factor.value
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+    inferred: bool
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / S_PER_DAY
+
+    def months(self) -> list[tuple[str, float]]:
+        """``(YYYY-MM, hours of the window in that month)`` for each month the window touches."""
+        found = []
+        cursor = self.start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        while cursor < self.end:
+            period = cursor.strftime("%Y-%m")
+            month_start, month_end = month_bounds(period)
+            overlap = min(month_end, self.end) - max(month_start, self.start)
+            found.append((period, overlap.total_seconds() / S_PER_HOUR))
+            cursor = month_end
+        return found
+
+
+def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime) -> ComputeResult:
+    names = [p.name for p in config.platforms]
+    window = _window(config, store, names)
+    params: dict[str, Any] = {
+        "start_utc": _naive(window.start),
+        "end_utc": _naive(window.end),
+        "platforms": names,
+    }
+    energy = _group(store.query("energy_by_period", **params))
+    proxies = _group(store.query("proxy_runtime_groups", **params))
+    coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
+    ledger = _Ledger()
+    notes: list[str] = []
+    if window.inferred:
+        notes.append(
+            f"Window inferred from the data: whole UTC days from the first to the last record "
+            f'({window.days:g} days). Set [window] in sci.toml to fix it, e.g. month = "2026-10".'
+        )
+    platforms = tuple(
+        _platform(
+            platform,
+            config=config,
+            window=window,
+            energy=energy.get(platform.name, []),
+            proxies=proxies.get(platform.name, []),
+            coverage=coverage.get(platform.name),
+            bundle=bundle,
+            ledger=ledger,
+            notes=notes,
+        )
+        for platform in config.platforms
+    )
+    return ComputeResult(
+        title=config.title,
+        computed_at=now,
+        window_start=window.start,
+        window_end=window.end,
+        window_days=window.days,
+        platforms=platforms,
+        factors=tuple(ledger.uses.values()),
+        quality=_quality(store.query("quality_by_file", platforms=names)),
+        files=tuple(_files(store.query("files_for_platforms", platforms=names))),
+        factor_bundle_version=bundle.version,
+        tool_version=__version__,
+        notes=tuple(notes),
+    )
+
+
+def _platform(
+    platform: PlatformConfig,
+    *,
+    config: Config,
+    window: Window,
+    energy: list[dict[str, Any]],
+    proxies: list[dict[str, Any]],
+    coverage: dict[str, Any] | None,
+    bundle: FactorBundle,
+    ledger: _Ledger,
+    notes: list[str],
+) -> PlatformResult:
+    name = platform.name
+    intensity = ledger.add(bundle.grid_intensity(platform.zone), name)
+    pue = _pue(platform, bundle, ledger, notes)
+    by_tier: dict[str, float] = defaultdict(float)
+    it_kwh: dict[str, float] = defaultdict(float)
+    provider_g: dict[str, float] = defaultdict(float)
+    for row in energy:
+        kwh = float(row["energy_kwh"] or 0.0)
+        by_tier[row["tier"]] += kwh
+        it_kwh[row["period"]] += kwh
+        provider_g[row["period"]] += float(row["carbon_g"] or 0.0)
+    runtime_h: dict[str, float] = defaultdict(float)
+    for row in proxies:
+        kwh = _proxy_kwh(row, bundle, ledger, name)
+        by_tier[Tier.PROXY] += kwh
+        it_kwh[row["period"]] += kwh
+        runtime_h[row["period"]] += float(row["runtime_s"]) / S_PER_HOUR
+    inventory = [e for e in config.embodied if e.platform == name]
+    units = {u.period: u.count for u in config.functional_units if u.platform == name}
+    periods = []
+    lines: dict[str, _EmbodiedSum] = {}
+    for period, window_h in window.months():
+        embodied = 0.0
+        for item in inventory:
+            reserved_h = runtime_h[period] if item.reserved == "runtime" else window_h
+            total_kg, lifespan_years = _embodied_inputs(item, bundle, ledger)
+            m_g = _embodied_g(item, reserved_h, total_kg=total_kg, lifespan_years=lifespan_years)
+            lines.setdefault(item.key, _EmbodiedSum(item, total_kg, lifespan_years)).add(reserved_h, m_g)
+            embodied += m_g
+        periods.append(
+            engine.period_carbon(
+                period=period,
+                it_energy_kwh=it_kwh[period],
+                pue=pue,
+                intensity_g_per_kwh=intensity,
+                provider_carbon_g=provider_g[period],
+                embodied_g=embodied,
+                functional_units=units.get(period),
+            )
+        )
+    without_r = tuple(p.period for p in periods if p.functional_units is None)
+    if without_r:
+        notes.append(
+            f"{name}: no functional unit declared for {', '.join(without_r)}; "
+            "those months are in the totals but not in the SCI score."
+        )
+    carbon = sum(p.carbon_g for p in periods)
+    return PlatformResult(
+        platform=name,
+        unit=platform.unit,
+        periods=tuple(periods),
+        it_energy_by_tier_kwh={str(k): v for k, v in sorted(by_tier.items())},
+        it_energy_kwh=sum(p.it_energy_kwh for p in periods),
+        pue=pue,
+        energy_kwh=sum(p.energy_kwh for p in periods),
+        intensity_g_per_kwh=intensity,
+        operational_g=sum(p.operational_g for p in periods),
+        provider_carbon_g=sum(p.provider_carbon_g for p in periods),
+        embodied_g=sum(p.embodied_g for p in periods),
+        carbon_g=carbon,
+        functional_units=_sum_known(p.functional_units for p in periods),
+        sci_g_per_unit=engine.sci_over_periods((p.carbon_g, p.functional_units) for p in periods),
+        annual_carbon_g=engine.annualise(value=carbon, covered_days=window.days),
+        devices=int(coverage["devices"]) if coverage else 0,
+        observed_device_hours=float(coverage["device_hours"]) if coverage else 0.0,
+        embodied_lines=tuple(s.line(name) for s in lines.values()),
+        periods_without_r=without_r,
+    )
+
+
+def _pue(platform: PlatformConfig, bundle: FactorBundle, ledger: _Ledger, notes: list[str]) -> float:
+    if platform.pue is not None:
+        factor = _user_factor("pue", platform.name, platform.pue, "ratio", f"sci.toml {platform.key}.pue")
+    elif platform.provider is not None:
+        factor = bundle.pue(platform.provider)
+    else:
+        factor = Factor(
+            kind="pue",
+            key=platform.name,
+            value=1.0,
+            unit="ratio",
+            source=DEFAULT_PUE_SOURCE,
+            year=None,
+            licence="n/a",
+        )
+        notes.append(
+            f"{platform.name}: no PUE configured; 1.0 assumed (right for laptops, not for a server room)."
+        )
+    return ledger.add(factor, platform.name)
+
+
+def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platform: str) -> float:
+    if row["tdp_w"] is not None:
+        tdp_w = float(row["tdp_w"])
+    elif row["device_model"]:
+        lookup = bundle.gpu_tdp if row["component"] == "gpu" else bundle.cpu_tdp
+        tdp_w = ledger.add(lookup(row["device_model"]), platform)
+    else:
+        raise SciError(
+            f"{platform}: proxy records without a device model or TDP",
+            hint="set device_model or tdp_w on the tdp-proxy source in sci.toml, then ingest again",
+        )
+    curve, curve_factor = bundle.load_curve()
+    ledger.add(curve_factor, platform)
+    return engine.proxy_energy_kwh(
+        runtime_s=float(row["runtime_s"]),
+        utilisation=float(row["utilisation"]),
+        tdp_w=tdp_w,
+        resource_share=float(row["resource_share"]),
+        curve=curve,
+    )
+
+
+def _embodied_inputs(item: EmbodiedConfig, bundle: FactorBundle, ledger: _Ledger) -> tuple[float, float]:
+    """TE (kgCO2e per device) and EL (years) of an inventory line: from sci.toml, else the bundle."""
+    total_kg = _embodied_factor(item, "embodied", item.total_kgco2e, bundle, ledger)
+    lifespan_years = _embodied_factor(item, "lifespan", item.lifespan_years, bundle, ledger)
+    return total_kg, lifespan_years
+
+
+def _embodied_g(item: EmbodiedConfig, reserved_h: float, *, total_kg: float, lifespan_years: float) -> float:
+    per_device_g = engine.embodied_g(
+        total_embodied_g=total_kg * G_PER_KG,
+        time_reserved_h=reserved_h,
+        expected_lifespan_h=lifespan_years * HOURS_PER_YEAR,
+        resources_reserved=item.share,
+        resources_total=1.0,
+    )
+    return per_device_g * item.count
+
+
+def _embodied_factor(
+    item: EmbodiedConfig, kind: str, given: float | None, bundle: FactorBundle, ledger: _Ledger
+) -> float:
+    if given is not None:
+        unit = "kgCO2e" if kind == "embodied" else "years"
+        key = "total_kgco2e" if kind == "embodied" else "lifespan_years"
+        factor = _user_factor(kind, item.device_class, given, unit, f"sci.toml {item.key}.{key}")
+    else:
+        factor = (
+            bundle.embodied(item.device_class) if kind == "embodied" else bundle.lifespan(item.device_class)
+        )
+    return ledger.add(factor, item.platform)
+
+
+def _user_factor(kind: str, key: str, value: float, unit: str, source: str) -> Factor:
+    return Factor(kind=kind, key=key, value=value, unit=unit, source=source, year=None, licence="user input")
+
+
+@dataclass
+class _EmbodiedSum:
+    item: EmbodiedConfig
+    total_kg: float
+    lifespan_years: float
+    reserved_h: float = 0.0
+    embodied_g: float = 0.0
+
+    def add(self, reserved_h: float, embodied_g: float) -> None:
+        self.reserved_h += reserved_h
+        self.embodied_g += embodied_g
+
+    def line(self, platform: str) -> EmbodiedLine:
+        return EmbodiedLine(
+            platform=platform,
+            device_class=self.item.device_class,
+            count=self.item.count,
+            total_embodied_kg=self.total_kg,
+            lifespan_years=self.lifespan_years,
+            share=self.item.share,
+            time_reserved_h=self.reserved_h,
+            embodied_g=self.embodied_g,
+        )
+
+
+def _window(config: Config, store: Store, names: list[str]) -> Window:
+    if config.window_start is not None and config.window_end is not None:
+        return Window(config.window_start, config.window_end, inferred=False)
+    bounds = store.query("data_bounds", platforms=names)[0]
+    if bounds["first_utc"] is None:
+        raise SciError(
+            "the store holds no records for the platforms in sci.toml",
+            hint="run `sci-report ingest` (or `sci-report run`) first",
+        )
+    first = aware_utc(bounds["first_utc"]).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = aware_utc(bounds["last_utc"])
+    end = last.replace(hour=0, minute=0, second=0, microsecond=0)
+    if end < last or end == first:
+        end += timedelta(days=1)
+    return Window(first, end, inferred=True)
+
+
+def _group(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row["platform"]].append(row)
+    return grouped
+
+
+def _sum_known(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _quality(rows: list[dict[str, Any]]) -> list[QualityRow]:
+    return [
+        QualityRow(
+            file=row["path"],
+            collector=row["collector"],
+            kind=row["kind"],
+            action=row["action"],
+            rows=int(row["rows"]),
+            occurrences=int(row["occurrences"]),
+            line_ranges=_ranges(row["ranges"]),
+            seconds=float(row["seconds"]) if row["seconds"] is not None else None,
+            detail=row["detail"],
+        )
+        for row in rows
+    ]
+
+
+def _ranges(ranges: list[str]) -> str:
+    shown = ", ".join(ranges[:MAX_LINE_RANGES])
+    more = len(ranges) - MAX_LINE_RANGES
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def _files(rows: list[dict[str, Any]]) -> list[SourceFile]:
+    return [
+        SourceFile(
+            path=row["path"],
+            sha256=row["sha256"],
+            collector=row["collector"],
+            collector_version=row["collector_version"],
+            platform=row["platform"],
+            rows=int(row["record_count"]),
+            ingested_at=aware_utc(row["ingested_at_utc"]),
+        )
+        for row in rows
+    ]
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,234 @@
+"""Ingest: find the files ``sci.toml`` names, and load each one into the store exactly once.
+
+- A file whose content, collector and options are unchanged since it was stored is skipped.
+- A changed file replaces its own rows, in one transaction.
+- A file with the same bytes as another stored file is not counted twice: it is recorded with a
+  ``duplicate-file`` data-quality issue and no records.
+- A full ingest makes the store match ``sci.toml``: stored files of configured platforms that it no
+  longer names are removed (and reported).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import collectors
+from collectors.base import SourceContext
+from sci.config import Config, SourceConfig
+from sci.errors import ConfigError, SciError
+from sci.model import Action, IssueKind, QualityIssue
+from sci.store import FileMeta, Store, StoredFile
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+class Outcome(StrEnum):
+    INGESTED = "ingested"
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    source: SourceConfig
+    path: Path  # absolute
+    name: str  # how the store names it: relative to the config's folder when inside it
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    name: str
+    outcome: Outcome
+    records: int = 0
+    issues: int = 0
+    detail: str = ""
+
+
+class Observer(Protocol):
+    """Progress of an ingest, for a progress bar. All methods are optional in spirit: no-ops are fine."""
+
+    def start(self, planned: PlannedFile, size_bytes: int) -> None: ...
+    def advance(self, bytes_done: int) -> None: ...
+    def finish(self, outcome: FileOutcome) -> None: ...
+
+
+def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
+    """Every file the config's sources name, or only those of ``only`` (which must be named)."""
+    planned: dict[Path, PlannedFile] = {}
+    for platform in config.platforms:
+        for source in platform.sources:
+            for path in _expand(config.base_dir, source):
+                if path in planned:
+                    raise ConfigError(
+                        f"{source.key}.paths",
+                        f"{path} is also named by {planned[path].source.key}: it would be counted twice",
+                        hint="make the globs of the two sources disjoint",
+                    )
+                planned[path] = PlannedFile(
+                    source=source,
+                    path=path,
+                    name=_store_name(config.base_dir, path),
+                    device=_device(source, path),
+                )
+    if not only:
+        return sorted(planned.values(), key=lambda p: p.name)
+    chosen = []
+    for wanted in only:
+        resolved = wanted.resolve()
+        if resolved not in planned:
+            raise SciError(
+                f"{wanted} is not named by any source in {config.path.name}",
+                hint="add it (or a glob matching it) to a source's paths in sci.toml",
+            )
+        chosen.append(planned[resolved])
+    return chosen
+
+
+def ingest(
+    config: Config, store: Store, files: list[PlannedFile], observer: Observer | None = None
+) -> list[FileOutcome]:
+    """Load ``files`` into ``store``; each file is its own transaction."""
+    return [_ingest_one(store, planned, observer) for planned in files]
+
+
+def prune(config: Config, store: Store, files: list[PlannedFile]) -> list[FileOutcome]:
+    """Remove stored files of configured platforms that the config no longer names."""
+    named = {p.name for p in files}
+    platforms = [p.name for p in config.platforms]
+    outcomes = []
+    for name in store.paths_of_platforms(platforms):
+        if name not in named and store.remove_file(name):
+            outcomes.append(FileOutcome(name, Outcome.REMOVED, detail="no longer named by sci.toml"))
+    return outcomes
+
+
+def _ingest_one(store: Store, planned: PlannedFile, observer: Observer | None) -> FileOutcome:
+    source = planned.source
+    cls = collectors.load(source.collector)
+    sha256, size_bytes, lines = _fingerprint(planned.path)
+    digest = _options_digest(planned)
+    twins = store.paths_with_sha(sha256, other_than=planned.name)
+    if twins:
+        digest = f"duplicate-of:{twins[0]}:{digest}"
+    stored = store.stored_file(planned.name)
+    meta = FileMeta(
+        path=planned.name,
+        sha256=sha256,
+        size_bytes=size_bytes,
+        collector=cls.name,
+        collector_version=cls.version,
+        platform=source.platform,
+        source_key=source.key,
+        options_digest=digest,
+    )
+    if stored is not None and _same(stored_meta=stored, meta=meta):
+        outcome = FileOutcome(planned.name, Outcome.UNCHANGED, records=stored.record_count)
+    elif twins:
+        issue = QualityIssue(
+            kind=IssueKind.DUPLICATE_FILE,
+            action=Action.DROPPED,
+            line_start=1,
+            line_end=max(lines, 1),
+            rows=lines,
+            detail=f"same bytes as {twins[0]} (sha256 {sha256[:12]}…): counted once, there",
+            device=planned.device,
+        )
+        store.replace_file(meta, [issue])
+        outcome = FileOutcome(planned.name, Outcome.DUPLICATE, issues=1, detail=f"same content as {twins[0]}")
+    else:
+        if observer:
+            observer.start(planned, size_bytes)
+        ctx = SourceContext(
+            path=planned.path,
+            device=planned.device,
+            timezone=source.timezone,
+            max_gap_s=source.max_gap_s,
+            options=source.options,
+            on_progress=observer.advance if observer else None,
+        )
+        counts = store.replace_file(meta, cls().parse(ctx))
+        kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
+        outcome = FileOutcome(planned.name, kind, records=counts.records, issues=counts.issues)
+    if observer:
+        observer.finish(outcome)
+    return outcome
+
+
+def _same(*, stored_meta: StoredFile, meta: FileMeta) -> bool:
+    return all(
+        getattr(stored_meta, name) == getattr(meta, name)
+        for name in ("sha256", "collector", "collector_version", "platform", "options_digest")
+    )
+
+
+def _expand(base: Path, source: SourceConfig) -> list[Path]:
+    found: list[Path] = []
+    for i, pattern in enumerate(source.paths):
+        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+        hits = glob.glob(full, recursive=True)  # noqa: PTH207 - Path.glob takes no absolute patterns
+        matches = sorted(Path(m).resolve() for m in hits if Path(m).is_file())
+        if not matches:
+            raise ConfigError(
+                f"{source.key}.paths[{i}]",
+                f"no file matches {pattern!r} (relative to {base})",
+                hint="check the glob, or remove this pattern",
+            )
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+def _store_name(base: Path, path: Path) -> str:
+    try:
+        return path.relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _device(source: SourceConfig, path: Path) -> str:
+    try:
+        return source.device.format_map({"stem": path.name.split(".", 1)[0], "parent": path.parent.name})
+    except (KeyError, ValueError, IndexError):
+        raise ConfigError(
+            f"{source.key}.device",
+            f"cannot expand {source.device!r}",
+            hint="use a plain name, or the placeholders {stem} and {parent}",
+        ) from None
+
+
+def _fingerprint(path: Path) -> tuple[str, int, int]:
+    """sha256, size in bytes and number of lines of a file, in one streaming pass."""
+    digest = hashlib.sha256()
+    size = 0
+    lines = 0
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+    except OSError as exc:
+        raise SciError(
+            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
+        ) from None
+    return digest.hexdigest(), size, lines
+
+
+def _options_digest(planned: PlannedFile) -> str:
+    source = planned.source
+    payload = {
+        "device": planned.device,
+        "timezone": source.timezone.key if source.timezone else None,
+        "max_gap_s": source.max_gap_s,
+        "options": {k: source.options[k] for k in sorted(source.options)},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,347 @@
+"""The DuckDB store: the one module that owns the database connection.
+
+- Versioned migrations from ``sql/migrations/NNN_name.sql``, recorded in ``schema_migrations``.
+- Named queries from ``sql/queries.sql`` with DuckDB ``$name`` parameters.
+- An ingest is one transaction: a failure leaves nothing of that file behind.
+- Records go in as Arrow batches, never row by row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from sci.errors import StoreError
+from sci.model import Item, QualityIssue, Record
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+BATCH_ROWS = 65_536
+_NAME_RE = re.compile(r"^-- name: (\S+)\s*$", re.MULTILINE)
+_MIGRATION_RE = re.compile(r"^(\d{3})_(\w+)\.sql$")
+
+SAMPLE_COLUMNS = (
+    "line",
+    "device",
+    "component",
+    "tier",
+    "method",
+    "start_utc",
+    "end_utc",
+    "energy_kwh",
+    "carbon_g",
+    "runtime_s",
+    "utilisation",
+    "device_model",
+    "tdp_w",
+    "resource_share",
+)
+ISSUE_COLUMNS = ("kind", "action", "line_start", "line_end", "rows", "detail", "device", "seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class FileMeta:
+    """What is recorded about an ingested file."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    collector: str
+    collector_version: str
+    platform: str
+    source_key: str
+    options_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    file_id: int
+    path: str
+    sha256: str
+    collector: str
+    collector_version: str
+    platform: str
+    options_digest: str
+    record_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    records: int
+    issues: int
+
+
+@cache
+def queries() -> dict[str, str]:
+    """The named queries of ``sql/queries.sql``."""
+    text = (files("sci") / "sql" / "queries.sql").read_text(encoding="utf-8")
+    parts = _NAME_RE.split(text)
+    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """``(version, name, sql)`` for every migration, in order."""
+    found = []
+    for entry in (files("sci") / "sql" / "migrations").iterdir():
+        match = _MIGRATION_RE.match(entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Store:
+    """A DuckDB store file. Use as a context manager; it migrates on open."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = path
+        if read_only and not path.exists():
+            raise StoreError(f"no store at {path}", hint="run `sci-report ingest` first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"store is locked: {path} is open in another process",
+                    hint="wait for the other sci-report command to finish, then run this one again",
+                ) from None
+            raise StoreError(
+                f"{path} is not a readable DuckDB store: {exc}",
+                hint="point --store at a sci-report store, or remove the file to start afresh",
+            ) from None
+        if not read_only:
+            self._migrate()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        exists = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return 0
+        row = self._con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at_utc TIMESTAMP NOT NULL)"
+        )
+        current = self.schema_version()
+        known = migrations()
+        if known and current > known[-1][0]:
+            raise StoreError(
+                f"{self.path} has schema version {current}; this sci-report knows up to {known[-1][0]}",
+                hint="upgrade sci-report to read this store",
+            )
+        for version, name, sql in known:
+            if version <= current:
+                continue
+            with self._transaction():
+                self._con.execute(sql)
+                self._con.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2, $3)", [version, name, _utc_now_naive()]
+                )
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        cursor = self._con.execute(queries()[name], params or None)
+        columns = [d[0] for d in cursor.description or ()]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def stored_file(self, path: str) -> StoredFile | None:
+        rows = self.query("file_by_path", path=path)
+        return StoredFile(**rows[0]) if rows else None
+
+    def paths_with_sha(self, sha256: str, *, other_than: str) -> list[str]:
+        return [r["path"] for r in self.query("files_by_sha", sha256=sha256, path=other_than)]
+
+    # -- ingest ---------------------------------------------------------------------------------
+
+    def replace_file(self, meta: FileMeta, items: Iterable[Item]) -> IngestCounts:
+        """Replace everything stored for ``meta.path`` with ``items``, in one transaction.
+
+        If ``items`` raises (a malformed line), the transaction is rolled back and the store holds what
+        it held before: the old version of the file, or nothing of it.
+        """
+        with self._transaction():
+            old = self.stored_file(meta.path)
+            if old is not None:
+                self._delete_file(old.file_id)
+            row = self._con.execute(
+                queries()["insert_file"],
+                {**_meta_params(meta), "ingested_at_utc": _utc_now_naive()},
+            ).fetchone()
+            assert row is not None
+            file_id = int(row[0])
+            counts = self._insert_items(file_id, meta.platform, items)
+            self._con.execute(
+                queries()["finish_file"],
+                {"file_id": file_id, "record_count": counts.records, "issue_count": counts.issues},
+            )
+        return counts
+
+    def remove_file(self, path: str) -> bool:
+        """Remove a file and everything ingested from it; False if it was not stored."""
+        with self._transaction():
+            old = self.stored_file(path)
+            if old is not None:
+                self._delete_file(old.file_id)
+        return old is not None
+
+    def paths_of_platforms(self, platforms: list[str]) -> list[str]:
+        return [r["path"] for r in self.query("files_of_platforms", platforms=platforms)]
+
+    def _delete_file(self, file_id: int) -> None:
+        for name in ("delete_file_samples", "delete_file_issues", "delete_file"):
+            self._con.execute(queries()[name], {"file_id": file_id})
+
+    def _insert_items(self, file_id: int, platform: str, items: Iterable[Item]) -> IngestCounts:
+        records = 0
+        issues: list[QualityIssue] = []
+        for batch in _record_batches(items, issues):
+            table = _samples_table(batch, file_id, platform)
+            self._con.register("_batch", table)
+            try:
+                self._con.execute("INSERT INTO samples SELECT * FROM _batch")
+            finally:
+                self._con.unregister("_batch")
+            records += len(batch)
+        if issues:
+            self._con.register("_issues", _issues_table(issues, file_id))
+            try:
+                self._con.execute("INSERT INTO quality_issues SELECT * FROM _issues")
+            finally:
+                self._con.unregister("_issues")
+        return IngestCounts(records=records, issues=len(issues))
+
+    def save_computation(self, *, computed_at: datetime, config_path: str, result_json: str) -> int:
+        with self._transaction():
+            row = self._con.execute(
+                queries()["insert_computation"],
+                {
+                    "computed_at_utc": _naive_utc(computed_at),
+                    "config_path": config_path,
+                    "result_json": result_json,
+                },
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def latest_computation(self) -> str | None:
+        rows = self.query("latest_computation")
+        return str(rows[0]["result_json"]) if rows else None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+
+def _record_batches(items: Iterable[Item], issues: list[QualityIssue]) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for item in items:
+        if isinstance(item, Record):
+            batch.append(item)
+            if len(batch) >= BATCH_ROWS:
+                yield batch
+                batch = []
+        else:
+            issues.append(item)
+    if batch:
+        yield batch
+
+
+def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table:
+    import pyarrow as pa
+
+    n = len(batch)
+    columns: dict[str, Any] = {
+        "file_id": pa.array([file_id] * n, pa.int32()),
+        "line": pa.array([r.line for r in batch], pa.int32()),
+        "platform": pa.array([platform] * n, pa.string()),
+        "device": pa.array([r.device for r in batch], pa.string()),
+        "component": pa.array([str(r.component) for r in batch], pa.string()),
+        "tier": pa.array([str(r.tier) for r in batch], pa.string()),
+        "method": pa.array([r.method for r in batch], pa.string()),
+        "start_utc": pa.array([_naive_utc(r.start_utc) for r in batch], pa.timestamp("us")),
+        "end_utc": pa.array([_naive_utc(r.end_utc) for r in batch], pa.timestamp("us")),
+    }
+    for name in ("energy_kwh", "carbon_g", "runtime_s", "utilisation", "tdp_w", "resource_share"):
+        columns[name] = pa.array([getattr(r, name) for r in batch], pa.float64())
+    columns["device_model"] = pa.array([r.device_model for r in batch], pa.string())
+    order = ("file_id", "line", "platform", *SAMPLE_COLUMNS[1:])
+    return pa.table({name: columns[name] for name in order})
+
+
+def _issues_table(issues: list[QualityIssue], file_id: int) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "file_id": pa.array([file_id] * len(issues), pa.int32()),
+            "kind": pa.array([str(i.kind) for i in issues], pa.string()),
+            "action": pa.array([str(i.action) for i in issues], pa.string()),
+            "line_start": pa.array([i.line_start for i in issues], pa.int32()),
+            "line_end": pa.array([i.line_end for i in issues], pa.int32()),
+            "rows": pa.array([i.rows for i in issues], pa.int64()),
+            "detail": pa.array([i.detail for i in issues], pa.string()),
+            "device": pa.array([i.device for i in issues], pa.string()),
+            "seconds": pa.array([i.seconds for i in issues], pa.float64()),
+        }
+    )
+
+
+def _meta_params(meta: FileMeta) -> dict[str, Any]:
+    return {
+        "path": meta.path,
+        "sha256": meta.sha256,
+        "size_bytes": meta.size_bytes,
+        "collector": meta.collector,
+        "collector_version": meta.collector_version,
+        "platform": meta.platform,
+        "source_key": meta.source_key,
+        "options_digest": meta.options_digest,
+    }
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _utc_now_naive() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def aware_utc(moment: datetime) -> datetime:
+    """A naive UTC timestamp from the store, made tz-aware."""
+    return moment.replace(tzinfo=UTC)
