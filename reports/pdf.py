@@ -1,0 +1,60 @@
+"""The PDF report: WeasyPrint prints the HTML, fetching data: and file: URLs only."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from reports.paths import templates_dir
+from sci.errors import SciError
+
+ALLOWED_PROTOCOLS = frozenset({"data", "file"})
+"""What the PDF may load: the embedded chart (data:) and files next to the templates (file:).
+Anything else (http:, https:, ftp:) stops the rendering before a connection is made."""
+
+
+def write_pdf(html: str, target: Path) -> None:
+    """Print ``html`` to ``target`` as PDF (A4 pages, from the template's print CSS).
+
+    The PDF is written to a temporary file in the target's directory and renamed into place, so a
+    failure never leaves a half-written PDF (an existing ``target`` is then left as it was).
+    """
+    target = Path(target)
+    _write_atomically(_render(html, target), target)
+
+
+def _render(html: str, target: Path) -> bytes:
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols=set(ALLOWED_PROTOCOLS), fail_on_errors=True)
+    document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher)
+    try:
+        data: bytes = document.write_pdf()
+    except FatalURLFetchingError as exc:  # a BaseException: `except Exception` would not catch it
+        cause = exc.__cause__ or exc
+        raise SciError(
+            f"the PDF report {target} was not written: it refers to a resource that may not be fetched "
+            f"({cause})",
+            hint="the report must be self-contained: embed images as data: URIs and inline the CSS; "
+            f"only {' and '.join(sorted(ALLOWED_PROTOCOLS))} URLs are allowed",
+        ) from exc
+    return data
+
+
+def _write_atomically(data: bytes, target: Path) -> None:
+    # A unique name in the target's directory (so the rename is atomic), created with open(..., "xb")
+    # rather than mkstemp so the PDF gets the usual permissions from the umask, not 0600.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("xb") as stream:
+            stream.write(data)
+        temporary.replace(target)
+    except OSError as exc:
+        raise SciError(
+            f"cannot write the PDF report to {target}: {exc.strerror or exc}",
+            hint="check that the output directory exists, is writable and has free space",
+        ) from exc
+    finally:
+        temporary.unlink(missing_ok=True)
