@@ -44,7 +44,7 @@ class SourceContext:
         if self.on_progress is not None:
             stream = io.BufferedReader(_ProgressReader(stream, self.on_progress), buffer_size=1 << 20)
         if stream.peek(2)[:2] == GZIP_MAGIC:
-            return io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=1 << 20)
+            return io.BufferedReader(_OwningGzipFile(stream), buffer_size=1 << 20)
         return stream
 
     def error(self, line: int | None, message: str, hint: str = "") -> CollectorError:
@@ -101,6 +101,20 @@ def _chunks(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, bytes]]
             f"cannot read on: the data is corrupt or cut off ({exc})",
             "re-copy the file, or decompress what is readable with `zcat FILE > FILE.txt` and ingest that",
         ) from None
+
+
+class _OwningGzipFile(gzip.GzipFile):
+    """A gzip reader that closes the file it reads from (``GzipFile(fileobj=...)`` leaves it open)."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 class _ProgressReader(io.RawIOBase):
