@@ -43,10 +43,8 @@ def run_ingest(
     """Ingest what sci.toml names (or only ``only``); a full ingest also drops files it no longer names."""
     files = plan(config, only)
     with Store(config.store_path) as store:
-        outcomes = ingest(config, store, files, observer)
-        if not only:
-            outcomes += prune(config, store, files)
-    return outcomes
+        removed = [] if only else prune(config, store, files)
+        return ingest(store, files, observer) + removed
 
 
 def run_compute(config: Config, *, now: datetime | None = None) -> ComputeResult:

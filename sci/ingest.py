@@ -94,11 +94,37 @@ def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
     return chosen
 
 
-def ingest(
-    config: Config, store: Store, files: list[PlannedFile], observer: Observer | None = None
-) -> list[FileOutcome]:
-    """Load ``files`` into ``store``; each file is its own transaction."""
-    return [_ingest_one(store, planned, observer) for planned in files]
+def ingest(store: Store, files: list[PlannedFile], observer: Observer | None = None) -> list[FileOutcome]:
+    """Load ``files`` into ``store``; each file is its own transaction.
+
+    Files with identical bytes are counted once: one holds the records (the one already holding them in
+    the store, else the first by name), the others are recorded as duplicates of it. A file stored
+    earlier under a name outside ``files`` counts as a holder too.
+    """
+    prints = {p.name: _fingerprint(p.path) for p in files}
+    holder = _holders(store, prints)
+    names = set(prints)
+    outcomes = []
+    for planned in files:
+        fingerprint = prints[planned.name]
+        twin: str | None = holder[fingerprint.sha256]
+        if twin == planned.name:
+            stored = store.paths_with_sha(fingerprint.sha256, other_than=planned.name)
+            twin = next((name for name in stored if name not in names), None)
+        outcomes.append(_ingest_one(store, planned, fingerprint, twin, observer))
+    return outcomes
+
+
+def _holders(store: Store, prints: dict[str, _Fingerprint]) -> dict[str, str]:
+    """For each content hash among ``prints``, the name whose records count."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(prints):
+        groups.setdefault(prints[name].sha256, []).append(name)
+    holder = {}
+    for sha256, group in groups.items():
+        held = [name for name in store.paths_with_sha(sha256, other_than="") if name in group]
+        holder[sha256] = held[0] if held else group[0]
+    return holder
 
 
 def prune(config: Config, store: Store, files: list[PlannedFile]) -> list[FileOutcome]:
@@ -112,19 +138,19 @@ def prune(config: Config, store: Store, files: list[PlannedFile]) -> list[FileOu
     return outcomes
 
 
-def _ingest_one(store: Store, planned: PlannedFile, observer: Observer | None) -> FileOutcome:
+def _ingest_one(
+    store: Store, planned: PlannedFile, fingerprint: _Fingerprint, twin: str | None, observer: Observer | None
+) -> FileOutcome:
     source = planned.source
     cls = collectors.load(source.collector)
-    sha256, size_bytes, lines = _fingerprint(planned.path)
     digest = _options_digest(planned)
-    twins = store.paths_with_sha(sha256, other_than=planned.name)
-    if twins:
-        digest = f"duplicate-of:{twins[0]}:{digest}"
+    if twin is not None:
+        digest = f"duplicate-of:{twin}:{digest}"
     stored = store.stored_file(planned.name)
     meta = FileMeta(
         path=planned.name,
-        sha256=sha256,
-        size_bytes=size_bytes,
+        sha256=fingerprint.sha256,
+        size_bytes=fingerprint.size_bytes,
         collector=cls.name,
         collector_version=cls.version,
         platform=source.platform,
@@ -133,21 +159,21 @@ def _ingest_one(store: Store, planned: PlannedFile, observer: Observer | None) -
     )
     if stored is not None and _same(stored_meta=stored, meta=meta):
         outcome = FileOutcome(planned.name, Outcome.UNCHANGED, records=stored.record_count)
-    elif twins:
+    elif twin is not None:
         issue = QualityIssue(
             kind=IssueKind.DUPLICATE_FILE,
             action=Action.DROPPED,
             line_start=1,
-            line_end=max(lines, 1),
-            rows=lines,
-            detail=f"same bytes as {twins[0]} (sha256 {sha256[:12]}…): counted once, there",
+            line_end=max(fingerprint.lines, 1),
+            rows=fingerprint.lines,
+            detail=f"same bytes as {twin} (sha256 {fingerprint.sha256[:12]}…): counted once, there",
             device=planned.device,
         )
         store.replace_file(meta, [issue])
-        outcome = FileOutcome(planned.name, Outcome.DUPLICATE, issues=1, detail=f"same content as {twins[0]}")
+        outcome = FileOutcome(planned.name, Outcome.DUPLICATE, issues=1, detail=f"same content as {twin}")
     else:
         if observer:
-            observer.start(planned, size_bytes)
+            observer.start(planned, fingerprint.size_bytes)
         ctx = SourceContext(
             path=planned.path,
             device=planned.device,
@@ -205,7 +231,14 @@ def _device(source: SourceConfig, path: Path) -> str:
         ) from None
 
 
-def _fingerprint(path: Path) -> tuple[str, int, int]:
+@dataclass(frozen=True, slots=True)
+class _Fingerprint:
+    sha256: str
+    size_bytes: int
+    lines: int
+
+
+def _fingerprint(path: Path) -> _Fingerprint:
     """sha256, size in bytes and number of lines of a file, in one streaming pass."""
     digest = hashlib.sha256()
     size = 0
@@ -220,7 +253,7 @@ def _fingerprint(path: Path) -> tuple[str, int, int]:
         raise SciError(
             f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
         ) from None
-    return digest.hexdigest(), size, lines
+    return _Fingerprint(digest.hexdigest(), size, lines)
 
 
 def _options_digest(planned: PlannedFile) -> str:

@@ -5,7 +5,10 @@ SELECT file_id, path, sha256, collector, collector_version, platform, options_di
 FROM files WHERE path = $path;
 
 -- name: files_by_sha
-SELECT path FROM files WHERE sha256 = $sha256 AND path <> $path ORDER BY path;
+-- Stored files that hold records for these bytes (not those recorded as duplicates).
+SELECT path FROM files
+WHERE sha256 = $sha256 AND path <> $path AND NOT starts_with(options_digest, 'duplicate-of:')
+ORDER BY path;
 
 -- name: delete_file_samples
 DELETE FROM samples WHERE file_id = $file_id;
@@ -32,9 +35,10 @@ SELECT min(start_utc) AS first_utc, max(end_utc) AS last_utc
 FROM samples WHERE list_contains($platforms, platform);
 
 -- name: energy_by_period
--- Measured energy and provider carbon by platform, calendar month (of the interval start) and tier.
+-- Measured energy and provider carbon by platform, month (of the interval start, in the window's zone)
+-- and tier.
 SELECT platform,
-       strftime(start_utc, '%Y-%m') AS period,
+       strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
        tier,
        sum(energy_kwh) AS energy_kwh,
        sum(carbon_g) AS carbon_g,
@@ -49,7 +53,7 @@ ORDER BY ALL;
 -- name: proxy_runtime_groups
 -- Proxy evidence: runtime summed over records that share everything the proxy formula needs.
 SELECT platform,
-       strftime(start_utc, '%Y-%m') AS period,
+       strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
        component,
        device_model,
        tdp_w,

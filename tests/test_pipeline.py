@@ -1,0 +1,224 @@
+"""End to end on the bundled example: ingest, compute, report; and the store's guarantees.
+
+Refresh the golden result with ``SCI_UPDATE_GOLDEN=1 pytest tests/test_pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from sci import app
+from sci.cli import main
+from sci.config import Config, load_config
+from sci.factors import load_bundle
+from sci.ingest import Outcome
+from sci.results import ComputeResult
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "example_result.json"
+FIXED_NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Path:
+    target = tmp_path / "team"
+    shutil.copytree(ROOT / "examples" / "team", target, ignore=shutil.ignore_patterns("out", "*.duckdb*"))
+    return target
+
+
+def config_of(team: Path) -> Config:
+    return load_config(team / "sci.toml")
+
+
+def samples(config: Config) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(config.store_path), read_only=True) as con:
+        return con.execute(
+            "SELECT f.path, count(*), sum(energy_kwh), sum(runtime_s) "
+            "FROM samples JOIN files f USING (file_id) GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+
+
+def test_ingesting_twice_changes_nothing(team: Path) -> None:
+    config = config_of(team)
+    first = app.run_ingest(config)
+    assert {o.outcome for o in first} == {Outcome.INGESTED}
+    before = samples(config)
+    result_before = app.run_compute(config, now=FIXED_NOW)
+    second = app.run_ingest(config)
+    assert {o.outcome for o in second} == {Outcome.UNCHANGED}
+    assert samples(config) == before
+    result_after = app.run_compute(config, now=FIXED_NOW)
+    assert result_after.to_json() == result_before.to_json()
+
+
+def test_a_changed_file_replaces_only_its_own_rows(team: Path) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    before = {row[0]: row[1:] for row in samples(config)}
+    jobs = team / "ci" / "jobs-2026-10.csv"
+    jobs.write_text(
+        jobs.read_text(encoding="utf-8")
+        + "2026-10-31T20:00:00Z,2026-10-31T20:10:00Z,GitHub Actions 1,r,ci.yml,lint,999\n",
+        encoding="utf-8",
+    )
+    outcomes = {o.name: o.outcome for o in app.run_ingest(config)}
+    assert outcomes["ci/jobs-2026-10.csv"] == Outcome.REPLACED
+    assert {v for k, v in outcomes.items() if k != "ci/jobs-2026-10.csv"} == {Outcome.UNCHANGED}
+    after = {row[0]: row[1:] for row in samples(config)}
+    assert after["ci/jobs-2026-10.csv"][0] == before["ci/jobs-2026-10.csv"][0] + 1
+    assert after["ci/jobs-2026-10.csv"][2] == pytest.approx(before["ci/jobs-2026-10.csv"][2] + 600)
+    assert {k: v for k, v in after.items() if k.startswith("laptops")} == {
+        k: v for k, v in before.items() if k.startswith("laptops")
+    }
+
+
+def test_the_same_bytes_under_another_name_count_once(team: Path) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    copy = team / "laptops" / "alice" / "powermetrics-2026-10-copy.txt.gz"
+    shutil.copy(team / "laptops" / "alice" / "powermetrics-2026-10.txt.gz", copy)
+    outcomes = {o.name: o for o in app.run_ingest(config)}
+    assert outcomes["laptops/alice/powermetrics-2026-10-copy.txt.gz"].outcome == Outcome.DUPLICATE
+    again = app.run_compute(config, now=FIXED_NOW)
+    assert again.total_carbon_g == result.total_carbon_g
+    duplicate_rows = [q for q in again.quality if q.kind == "duplicate-file"]
+    assert len(duplicate_rows) == 1
+    assert duplicate_rows[0].file == "laptops/alice/powermetrics-2026-10-copy.txt.gz"
+
+
+def test_a_malformed_line_fails_with_file_and_line_and_stores_nothing_of_it(
+    team: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    before = samples(config)
+    jobs = team / "ci" / "jobs-2026-10.csv"
+    lines = jobs.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(100, "2026-10-05T10:00:00Z,not-a-time,GitHub Actions 3,r,ci.yml,lint,12\n")
+    jobs.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(SystemExit) as caught:
+        main(["ingest", "-c", str(team / "sci.toml")])
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert f"{jobs}:101" in err.splitlines()[0]
+    assert "hint:" in err
+    assert samples(config) == before  # the old version of the file is still there, nothing of the new
+
+
+def test_a_file_no_longer_named_is_removed_on_a_full_ingest(team: Path) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    (team / "laptops" / "bob" / "powermetrics-2026-10.txt.gz").unlink()
+    outcomes = {o.name: o.outcome for o in app.run_ingest(config)}
+    assert outcomes["laptops/bob/powermetrics-2026-10.txt.gz"] == Outcome.REMOVED
+    assert "laptops/bob/powermetrics-2026-10.txt.gz" not in {row[0] for row in samples(config)}
+
+
+def test_compute_follows_the_formulas(team: Path) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    bundle = load_bundle()
+    by_name = {p.platform: p for p in result.platforms}
+    with duckdb.connect(str(config.store_path), read_only=True) as con:
+        gpu_kwh = con.execute("SELECT sum(energy_kwh) FROM samples WHERE platform = 'gpu-servers'").fetchone()
+    assert gpu_kwh is not None
+    gpu = by_name["gpu-servers"]
+    intensity = bundle.grid_intensity("DE").value
+    assert gpu.it_energy_kwh == pytest.approx(gpu_kwh[0])
+    assert gpu.energy_kwh == pytest.approx(gpu_kwh[0] * 1.5)
+    assert gpu.operational_g == pytest.approx(gpu_kwh[0] * 1.5 * intensity)
+    # M: one server and four GPUs reserved for the whole window: October in Berlin, 31 days + 1 hour
+    # (the clocks go back on 25 October)
+    window_h = 31 * 24 + 1
+    assert result.window_days * 24 == pytest.approx(window_h)
+    expected_m = sum(
+        count * bundle.embodied(kind).value * 1000 * window_h / (bundle.lifespan(kind).value * 8760)
+        for kind, count in (("server", 1), ("gpu", 4))
+    )
+    assert gpu.embodied_g == pytest.approx(expected_m)
+    assert gpu.sci_g_per_unit == pytest.approx((gpu.operational_g + gpu.embodied_g) / 42)
+    assert gpu.annual_carbon_g == pytest.approx(gpu.carbon_g * 365 * 24 / window_h)
+    assert result.window_timezone == "Europe/Berlin"
+    for platform in result.platforms:
+        assert platform.carbon_g == pytest.approx(platform.operational_g + platform.embodied_g)
+        assert platform.sci_g_per_unit is not None
+    ci = by_name["ci"]
+    assert ci.it_energy_by_tier_kwh == {"proxy-estimated": pytest.approx(ci.it_energy_kwh)}
+    assert ci.pue == bundle.pue("azure").value
+
+
+def test_an_undeclared_r_gives_an_undefined_sci(team: Path) -> None:
+    text = (team / "sci.toml").read_text(encoding="utf-8")
+    (team / "sci.toml").write_text(
+        text.replace('period = "2026-10"\ncount = 682', 'period = "2026-09"\ncount = 682')
+    )
+    config = config_of(team)
+    app.run_ingest(config)
+    ci = next(p for p in app.run_compute(config, now=FIXED_NOW).platforms if p.platform == "ci")
+    assert ci.sci_g_per_unit is None
+    assert ci.periods_without_r == ("2026-10",)
+    assert ci.carbon_g > 0
+
+
+def test_run_writes_the_report(team: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["run", str(team)])
+    out = capsys.readouterr().out
+    assert "ingest: 5 files (5 ingested)" in out
+    for name in ("laptops", "gpu-servers", "ci", "total"):
+        assert name in out
+    html = (team / "out" / "report.html").read_text(encoding="utf-8")
+    assert "gpu-servers" in html
+    assert "data:image/svg+xml;base64," in html
+    assert (team / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_example_result_matches_the_golden_file(team: Path) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    actual = _comparable(result)
+    if os.environ.get("SCI_UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    assert actual == json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_gzip_and_plain_copies_give_the_same_records(team: Path) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    before = {row[0]: row[1:] for row in samples(config)}
+    packed = team / "gpu-server" / "nvidia-smi-2026-10.csv.gz"
+    plain = packed.with_suffix("")
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    packed.unlink()
+    app.run_ingest(config)
+    after = {row[0]: row[1:] for row in samples(config)}
+    assert after["gpu-server/nvidia-smi-2026-10.csv"] == before["gpu-server/nvidia-smi-2026-10.csv.gz"]
+
+
+def _comparable(result: ComputeResult) -> dict[str, Any]:
+    """The result with numbers rounded to 9 significant digits and ingest times removed."""
+    raw = json.loads(result.to_json())
+    for item in raw["files"]:
+        item.pop("ingested_at")
+    return _round(raw)
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
