@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from reports.charts import slice_colour
 from sci.engine import PeriodCarbon
@@ -87,6 +88,9 @@ def build_context(result: ComputeResult, *, generated_at: datetime) -> dict[str,
         "window": {
             "start": _datetime_text(result.window_start),
             "end": _datetime_text(result.window_end),
+            "timezone": result.window_timezone,
+            "local_start": _local_text(result.window_start, result.window_timezone),
+            "local_end": _local_text(result.window_end, result.window_timezone),
             "end_is_exclusive": True,
             "days": _quantity(result.window_days, "days"),
         },
@@ -182,6 +186,10 @@ def _percent(share: float) -> dict[str, Any]:
         "text": f"{share * 100:.{PERCENT_DECIMALS}f}",
         "unit": "%",
     }
+
+
+def _local_text(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _datetime_text(moment: datetime) -> str:
@@ -430,6 +438,7 @@ def _factor(f: FactorUse) -> dict[str, Any]:
         "source": f.source,
         "year": f.year,
         "licence": f.licence,
+        "detail": f.detail,
     }
 
 

@@ -136,19 +136,19 @@ def _print_ingest(outcomes: list[FileOutcome]) -> None:
 
 
 def _print_result(result: ComputeResult) -> None:
-    start, end = result.window_start, result.window_end
-    click.echo(f"window: {start:%Y-%m-%d} to {end:%Y-%m-%d} ({result.window_days:g} days)")
-    header = f"  {'platform':<16} {'kgCO2e':>10} {'kgCO2e/yr':>11}  SCI"
-    click.echo(header)
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(result.window_timezone)
+    start, end = result.window_start.astimezone(zone), result.window_end.astimezone(zone)
+    click.echo(f"window: {start:%Y-%m-%d} to {end:%Y-%m-%d} {zone.key} ({result.window_days:.4g} days)")
+    click.echo(f"  {'platform':<16} {'kgCO2e':>10} {'kgCO2e/yr':>11}  SCI")
     for p in result.platforms:
-        sci = (
-            "undefined (no R)"
-            if p.sci_g_per_unit is None
-            else f"{p.sci_g_per_unit:,.2f} g per {p.unit or 'unit'}"
-        )
-        click.echo(
-            f"  {p.platform:<16} {p.carbon_g / 1000:>10,.2f} {p.annual_carbon_g / 1000:>11,.1f}  {sci}"
-        )
+        if p.sci_g_per_unit is None:
+            sci = "undefined (no R declared)"
+        else:
+            sci = f"{p.sci_g_per_unit:,.2f} gCO2e / {p.unit or 'unit'}"
+        window_kg, annual_kg = p.carbon_g / 1000, p.annual_carbon_g / 1000
+        click.echo(f"  {p.platform:<16} {window_kg:>10,.2f} {annual_kg:>11,.1f}  {sci}")
     total_kg, annual_kg = result.total_carbon_g / 1000, result.annual_total_carbon_g / 1000
     click.echo(f"  {'total':<16} {total_kg:>10,.2f} {annual_kg:>11,.1f}")
 

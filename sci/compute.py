@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sci import __version__, engine
 from sci.config import Config, EmbodiedConfig, PlatformConfig, month_bounds
@@ -30,7 +31,7 @@ class _Ledger:
 
     uses: dict[tuple[str, str, str], FactorUse] = field(default_factory=dict)
 
-    def add(self, factor: Factor, platform: str) -> float:
+    def add(self, factor: Factor, platform: str, detail: str = "") -> float:
         key = (factor.kind, factor.key, platform)
         self.uses.setdefault(
             key,
@@ -43,6 +44,7 @@ class _Ledger:
                 year=factor.year,
                 licence=factor.licence,
                 applied_to=platform,
+                detail=detail,
             ),
         )
         return factor.value
@@ -50,8 +52,9 @@ class _Ledger:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    start: datetime
-    end: datetime
+    start: datetime  # UTC
+    end: datetime  # UTC, exclusive
+    zone: ZoneInfo  # whose calendar defines the months
     inferred: bool
 
     @property
@@ -60,15 +63,17 @@ class Window:
 
     def months(self) -> list[tuple[str, float]]:
         """``(YYYY-MM, hours of the window in that month)`` for each month the window touches."""
-        found = []
-        cursor = self.start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        while cursor < self.end:
-            period = cursor.strftime("%Y-%m")
-            month_start, month_end = month_bounds(period)
+        found: list[tuple[str, float]] = []
+        local = self.start.astimezone(self.zone)
+        period = f"{local.year:04d}-{local.month:02d}"
+        while True:
+            month_start, month_end = month_bounds(period, self.zone)
+            if month_start >= self.end:
+                return found
             overlap = min(month_end, self.end) - max(month_start, self.start)
             found.append((period, overlap.total_seconds() / S_PER_HOUR))
-            cursor = month_end
-        return found
+            following = month_end.astimezone(self.zone)
+            period = f"{following.year:04d}-{following.month:02d}"
 
 
 def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime) -> ComputeResult:
@@ -79,14 +84,15 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         "end_utc": _naive(window.end),
         "platforms": names,
     }
-    energy = _group(store.query("energy_by_period", **params))
-    proxies = _group(store.query("proxy_runtime_groups", **params))
+    energy = _group(store.query("energy_by_period", **params, tz=window.zone.key))
+    proxies = _group(store.query("proxy_runtime_groups", **params, tz=window.zone.key))
     coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
     ledger = _Ledger()
     notes: list[str] = []
     if window.inferred:
         notes.append(
-            f"Window inferred from the data: whole UTC days from the first to the last record "
+            f"Window inferred from the data: whole days ({window.zone.key}) from the first to the last "
+            "record "
             f'({window.days:g} days). Set [window] in sci.toml to fix it, e.g. month = "2026-10".'
         )
     platforms = tuple(
@@ -109,9 +115,10 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         window_start=window.start,
         window_end=window.end,
         window_days=window.days,
+        window_timezone=window.zone.key,
         platforms=platforms,
         factors=tuple(ledger.uses.values()),
-        quality=_quality(store.query("quality_by_file", platforms=names)),
+        quality=tuple(_quality(store.query("quality_by_file", platforms=names))),
         files=tuple(_files(store.query("files_for_platforms", platforms=names))),
         factor_bundle_version=bundle.version,
         tool_version=__version__,
@@ -148,6 +155,8 @@ def _platform(
         by_tier[Tier.PROXY] += kwh
         it_kwh[row["period"]] += kwh
         runtime_h[row["period"]] += float(row["runtime_s"]) / S_PER_HOUR
+    if proxies:
+        notes.append(_proxy_note(name, proxies))
     inventory = [e for e in config.embodied if e.platform == name]
     units = {u.period: u.count for u in config.functional_units if u.platform == name}
     periods = []
@@ -234,7 +243,7 @@ def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platf
             hint="set device_model or tdp_w on the tdp-proxy source in sci.toml, then ingest again",
         )
     curve, curve_factor = bundle.load_curve()
-    ledger.add(curve_factor, platform)
+    ledger.add(curve_factor, platform, detail=_curve_text(curve))
     return engine.proxy_energy_kwh(
         runtime_s=float(row["runtime_s"]),
         utilisation=float(row["utilisation"]),
@@ -242,6 +251,23 @@ def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platf
         resource_share=float(row["resource_share"]),
         curve=curve,
     )
+
+
+def _proxy_note(platform: str, proxies: list[dict[str, Any]]) -> str:
+    runtime_s = sum(float(r["runtime_s"]) for r in proxies)
+    weighted = sum(float(r["runtime_s"]) * float(r["utilisation"]) for r in proxies)
+    mean_u = weighted / runtime_s if runtime_s else 0.0
+    records = sum(int(r["records"]) for r in proxies)
+    return (
+        f"{platform}: {records:,} runtime records ({runtime_s / S_PER_HOUR:,.1f} h) estimated with the TDP "
+        "proxy (runtime x load curve(utilisation) x TDP x resource share) at a runtime-weighted mean "
+        f"utilisation of {mean_u:.0%}, as logged or as configured on the source: nothing was metered."
+    )
+
+
+def _curve_text(curve: engine.LoadCurve) -> str:
+    points = ", ".join(f"{u:.0%}: {share:g}" for u, share in curve)
+    return f"share of TDP by utilisation: {points}"
 
 
 def _embodied_inputs(item: EmbodiedConfig, bundle: FactorBundle, ledger: _Ledger) -> tuple[float, float]:
@@ -306,20 +332,22 @@ class _EmbodiedSum:
 
 
 def _window(config: Config, store: Store, names: list[str]) -> Window:
+    zone = config.window_zone
     if config.window_start is not None and config.window_end is not None:
-        return Window(config.window_start, config.window_end, inferred=False)
+        return Window(config.window_start, config.window_end, zone, inferred=False)
     bounds = store.query("data_bounds", platforms=names)[0]
     if bounds["first_utc"] is None:
         raise SciError(
             "the store holds no records for the platforms in sci.toml",
             hint="run `sci-report ingest` (or `sci-report run`) first",
         )
-    first = aware_utc(bounds["first_utc"]).replace(hour=0, minute=0, second=0, microsecond=0)
-    last = aware_utc(bounds["last_utc"])
-    end = last.replace(hour=0, minute=0, second=0, microsecond=0)
-    if end < last or end == first:
-        end += timedelta(days=1)
-    return Window(first, end, inferred=True)
+    first = aware_utc(bounds["first_utc"]).astimezone(zone)
+    last = aware_utc(bounds["last_utc"]).astimezone(zone)
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    end_day = datetime(last.year, last.month, last.day, tzinfo=zone)
+    if end_day < last or end_day == start:
+        end_day = datetime.combine(end_day.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return Window(start.astimezone(UTC), end_day.astimezone(UTC), zone, inferred=True)
 
 
 def _group(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -96,6 +96,7 @@ class Config:
     output_dir: Path
     window_start: datetime | None
     window_end: datetime | None
+    window_zone: ZoneInfo  # the zone whose calendar defines the window and its months (default UTC)
     max_gap_s: float
     platforms: tuple[PlatformConfig, ...]
     embodied: tuple[EmbodiedConfig, ...] = ()
@@ -150,7 +151,10 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
     defaults = v.table("defaults")
     defaults.only({"max_gap_s"})
     max_gap_s = defaults.number("max_gap_s", default=DEFAULT_MAX_GAP_S, minimum=0.001)
-    window_start, window_end = _window(v.table("window"))
+    window = v.table("window")
+    zone_name = window.optional_string("timezone")
+    window_zone = _zone(zone_name, window.child("timezone")) if zone_name else ZoneInfo("UTC")
+    window_start, window_end = _window(window, window_zone)
     platforms = tuple(_platform(t, max_gap_s) for t in v.tables("platforms", required=True))
     _unique([p.name for p in platforms], "platforms", "name")
     names = {p.name for p in platforms}
@@ -165,6 +169,7 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
         output_dir=base / project.string("output_dir", default=DEFAULT_OUTPUT_DIR),
         window_start=window_start,
         window_end=window_end,
+        window_zone=window_zone,
         max_gap_s=max_gap_s,
         platforms=platforms,
         embodied=embodied,
@@ -173,14 +178,14 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
     )
 
 
-def _window(t: _Table) -> tuple[datetime | None, datetime | None]:
-    t.only({"month", "start", "end"})
+def _window(t: _Table, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    t.only({"month", "start", "end", "timezone"})
     month = t.optional_string("month")
     if month is not None:
         if t.has("start") or t.has("end"):
             raise ConfigError(t.key, "give either month or start/end, not both")
-        start = _month_start(month, t.child("month"))
-        return start, _next_month(start)
+        _month_start(month, t.child("month"))
+        return month_bounds(month, zone)
     start_day, end_day = t.optional_date("start"), t.optional_date("end")
     if (start_day is None) != (end_day is None):
         raise ConfigError(t.key, "give both start and end", hint="e.g. start = 2026-10-01, end = 2026-11-01")
@@ -188,7 +193,7 @@ def _window(t: _Table) -> tuple[datetime | None, datetime | None]:
         return None, None
     if end_day <= start_day:
         raise ConfigError(t.child("end"), "end must be after start (end is exclusive)")
-    return _utc_midnight(start_day), _utc_midnight(end_day)
+    return _midnight(start_day, zone), _midnight(end_day, zone)
 
 
 def _platform(t: _Table, default_gap_s: float) -> PlatformConfig:
@@ -314,9 +319,13 @@ def _override(table: _Table, table_name: str, lookup: str) -> FactorOverrideConf
     )
 
 
-def month_bounds(period: str) -> tuple[datetime, datetime]:
+def month_bounds(period: str, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
+    """The start and (exclusive) end of a ``YYYY-MM`` month in ``zone`` (default UTC), as UTC times."""
     start = _month_start(period, "period")
-    return start, _next_month(start)
+    end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    if zone is None:
+        return start, end
+    return _midnight(start.date(), zone), _midnight(end.date(), zone)
 
 
 def _month_start(text: str, key: str) -> datetime:
@@ -325,12 +334,9 @@ def _month_start(text: str, key: str) -> datetime:
     return datetime(int(text[:4]), int(text[5:]), 1, tzinfo=UTC)
 
 
-def _next_month(start: datetime) -> datetime:
-    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-
-
-def _utc_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """Local midnight of ``day`` in ``zone``, as a UTC time."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 def _zone(name: str, key: str) -> ZoneInfo:

@@ -27,6 +27,7 @@ class FactorUse:
     year: int | None
     licence: str
     applied_to: str  # platform name
+    detail: str = ""  # what a single value cannot say, e.g. a load curve's points
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class ComputeResult:
     factor_bundle_version: str
     tool_version: str
     notes: tuple[str, ...] = field(default=())
+    window_timezone: str = "UTC"  # the zone whose calendar defines the window and its months
 
     @property
     def total_carbon_g(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,10 @@ def test_the_example_config_loads() -> None:
     assert ci.sources[0].options["vcpus"] == 4
     assert ci.sources[0].options["utilisation_pct"] == 50.0
     assert config.window_start is not None
-    assert config.window_start.isoformat() == "2026-10-01T00:00:00+00:00"
+    assert config.window_start.isoformat() == "2026-09-30T22:00:00+00:00"  # midnight in Berlin (CEST)
     assert config.window_end is not None
-    assert config.window_end.isoformat() == "2026-11-01T00:00:00+00:00"
+    assert config.window_end.isoformat() == "2026-10-31T23:00:00+00:00"  # midnight in Berlin (CET)
+    assert config.window_zone.key == "Europe/Berlin"
     assert config.store_path == EXAMPLE.parent / "sci.duckdb"
     assert {(u.platform, u.count) for u in config.functional_units} == {
         ("laptops", 3),
@@ -125,7 +127,9 @@ def test_duplicate_platform_names() -> None:
 def test_window_forms() -> None:
     err = error_for({**minimal(), "window": {"month": "2026-10", "start": "2026-10-01"}})
     assert err.key == "window"
-    raw = tomllib.loads('[window]\nstart = 2026-10-01\nend = 2026-09-01\n[[platforms]]\nname="a"\nlocation="DE"')
+    raw = tomllib.loads(
+        '[window]\nstart = 2026-10-01\nend = 2026-09-01\n[[platforms]]\nname="a"\nlocation="DE"'
+    )
     assert error_for(raw).key == "window.end"
 
 
@@ -168,16 +172,16 @@ keys = st.sampled_from(
 @settings(max_examples=300)
 @given(raw=st.dictionaries(keys, toml_values, max_size=4))
 def test_arbitrary_documents_give_a_config_or_a_config_error(raw: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(ConfigError):
         config_from_dict(raw, Path("/tmp/sci.toml"))
-    except ConfigError:
-        pass
 
 
 @settings(max_examples=300)
-@given(platform=st.dictionaries(st.sampled_from(["name", "location", "region", "pue", "unit", "sources"]), toml_values))
+@given(
+    platform=st.dictionaries(
+        st.sampled_from(["name", "location", "region", "pue", "unit", "sources"]), toml_values
+    )
+)
 def test_arbitrary_platforms_give_a_config_or_a_config_error(platform: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(ConfigError):
         config_from_dict({"platforms": [platform]}, Path("/tmp/sci.toml"))
-    except ConfigError:
-        pass

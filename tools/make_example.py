@@ -66,7 +66,9 @@ def _residency(rng: random.Random, freqs: tuple[int, ...], active: float) -> str
     return " ".join(f"{f} MHz: {_pct(rng, active * w / total)}" for f, w in zip(freqs, weights, strict=True))
 
 
-def _cluster_lines(rng: random.Random, lt: Laptop, name: str, cpus: range, freqs: tuple[int, ...], load: float) -> list[str]:
+def _cluster_lines(
+    rng: random.Random, lt: Laptop, name: str, cpus: range, *, freqs: tuple[int, ...], load: float
+) -> list[str]:
     active = min(100.0, max(0.5, load * 100 * rng.uniform(0.6, 1.3)))
     lines = []
     if lt.layout == "monterey":
@@ -90,9 +92,13 @@ def _cluster_lines(rng: random.Random, lt: Laptop, name: str, cpus: range, freqs
         lines.append(f"CPU {cpu} frequency: {int(freqs[1] + (freqs[-1] - freqs[1]) * rng.random())} MHz")
         if lt.layout == "monterey":
             lines.append(f"CPU {cpu} idle residency: {100 - cpu_active:6.2f}%")
-            lines.append(f"CPU {cpu} active residency: {cpu_active:6.2f}% ({_residency(rng, freqs, cpu_active)})")
+            lines.append(
+                f"CPU {cpu} active residency: {cpu_active:6.2f}% ({_residency(rng, freqs, cpu_active)})"
+            )
         else:
-            lines.append(f"CPU {cpu} active residency: {cpu_active:6.2f}% ({_residency(rng, freqs, cpu_active)})")
+            lines.append(
+                f"CPU {cpu} active residency: {cpu_active:6.2f}% ({_residency(rng, freqs, cpu_active)})"
+            )
             lines.append(f"CPU {cpu} idle residency: {100 - cpu_active:6.2f}%")
             if lt.layout == "sequoia":
                 lines.append(f"CPU {cpu} down residency:   0.00%")
@@ -100,7 +106,9 @@ def _cluster_lines(rng: random.Random, lt: Laptop, name: str, cpus: range, freqs
     return lines
 
 
-def _sample(rng: random.Random, lt: Laptop, end_local: datetime, elapsed_ms: float, load: float, gpu_load: float) -> str:
+def _sample(
+    rng: random.Random, lt: Laptop, end_local: datetime, *, elapsed_ms: float, load: float, gpu_load: float
+) -> str:
     cpu = int(lt.cpu_mw[0] + (lt.cpu_mw[1] - lt.cpu_mw[0]) * load * rng.uniform(0.8, 1.1))
     gpu = int(lt.gpu_mw[0] + (lt.gpu_mw[1] - lt.gpu_mw[0]) * gpu_load * rng.uniform(0.7, 1.1))
     ane = 0 if rng.random() < 0.97 else rng.randint(5, 400)
@@ -110,16 +118,18 @@ def _sample(rng: random.Random, lt: Laptop, end_local: datetime, elapsed_ms: flo
     body: list[str] = []
     cpu_no = 0
     e_name = "E-Cluster"
-    body += _cluster_lines(rng, lt, e_name, range(cpu_no, cpu_no + lt.e_cpus), E_FREQS, load)
+    body += _cluster_lines(rng, lt, e_name, range(cpu_no, cpu_no + lt.e_cpus), freqs=E_FREQS, load=load)
     cpu_no += lt.e_cpus
     for i, size in enumerate(lt.p_clusters):
         name = "P-Cluster" if len(lt.p_clusters) == 1 else f"P{i}-Cluster"
-        body += _cluster_lines(rng, lt, name, range(cpu_no, cpu_no + size), P_FREQS, load)
+        body += _cluster_lines(rng, lt, name, range(cpu_no, cpu_no + size), freqs=P_FREQS, load=load)
         cpu_no += size
     if lt.layout == "monterey":
         e_share = rng.uniform(0.1, 0.3)
         body = [
-            line.replace("{E-Cluster}", str(int(cpu * e_share))).replace("{P-Cluster}", str(cpu - int(cpu * e_share)))
+            line.replace("{E-Cluster}", str(int(cpu * e_share))).replace(
+                "{P-Cluster}", str(cpu - int(cpu * e_share))
+            )
             for line in body
         ]
         dram = int(40 + 260 * load * rng.uniform(0.7, 1.2))
@@ -171,11 +181,15 @@ def write_laptop(rng: random.Random, lt: Laptop, target: Path) -> int:
     samples = 0
     days = [d for d in _workdays() if rng.random() > 0.06]  # a day off now and then
     for day in days:
-        start = datetime(day.year, day.month, day.day, 8, 30, tzinfo=BERLIN) + timedelta(minutes=rng.randint(0, 75))
+        start = datetime(day.year, day.month, day.day, 8, 30, tzinfo=BERLIN) + timedelta(
+            minutes=rng.randint(0, 75)
+        )
         stop = start + timedelta(hours=rng.uniform(7.5, 9.5))
         boot = start - timedelta(minutes=rng.randint(3, 40))
         text.write(f"Machine model: {lt.model}\nOS version: {lt.os_build}\nBoot arguments: \n")
-        text.write(f"Boot time: {boot.strftime('%a %b ')}{boot.day:2d}{boot.strftime(' %H:%M:%S %Y')}\n\n\n\n")
+        text.write(
+            f"Boot time: {boot.strftime('%a %b ')}{boot.day:2d}{boot.strftime(' %H:%M:%S %Y')}\n\n\n\n"
+        )
         clock = start
         heavy = rng.random() < 0.3  # a day of local training / big builds
         while clock < stop:
@@ -187,9 +201,15 @@ def write_laptop(rng: random.Random, lt: Laptop, target: Path) -> int:
             gpu_load = rng.uniform(0.02, 0.1) + (0.25 if meeting else 0.0)
             if lt.name == "carol" and heavy and rng.random() < 0.5:
                 gpu_load = rng.uniform(0.6, 0.95)  # MLX fine-tuning on the laptop GPU
-            text.write(_sample(rng, lt, clock.astimezone(BERLIN), elapsed, min(load, 1.0), min(gpu_load, 1.0)))
+            local = clock.astimezone(BERLIN)
+            text.write(
+                _sample(rng, lt, local, elapsed_ms=elapsed, load=min(load, 1.0), gpu_load=min(gpu_load, 1.0))
+            )
             samples += 1
-    _write_gz(target, text.getvalue())
+    content = text.getvalue()
+    if lt.name == "bob":  # the Mac shut down while powermetrics was writing: the last sample is cut off
+        content = content[: content.rindex("Combined Power") + len("Combined Pow")]
+    _write_gz(target, content)
     return samples
 
 
@@ -259,7 +279,11 @@ def write_gpu_server(rng: random.Random, target: Path) -> int:
 
 # -- CI: sci-report runtime log (tdp-proxy) ---------------------------------------------------------
 
-WORKFLOWS = (("ci.yml", ("lint", "unit-tests", "build")), ("train-smoke.yml", ("smoke-train",)), ("docs.yml", ("docs",)))
+WORKFLOWS = (
+    ("ci.yml", ("lint", "unit-tests", "build")),
+    ("train-smoke.yml", ("smoke-train",)),
+    ("docs.yml", ("docs",)),
+)
 JOB_MINUTES = {"lint": (1, 3), "unit-tests": (4, 14), "build": (3, 8), "smoke-train": (9, 25), "docs": (2, 5)}
 
 
@@ -280,15 +304,17 @@ def write_ci(rng: random.Random, target: Path) -> int:
                 queued = timedelta(seconds=rng.randint(3, 40))
                 duration = timedelta(seconds=rng.randint(low * 60, high * 60))
                 runner = f"GitHub Actions {rng.randint(1, 60)}"
-                rows.append([
-                    (start + queued).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    (start + queued + duration).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    runner,
-                    "acme-ml/forecast",
-                    workflow,
-                    job,
-                    str(runs),
-                ])
+                rows.append(
+                    [
+                        (start + queued).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        (start + queued + duration).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        runner,
+                        "acme-ml/forecast",
+                        workflow,
+                        job,
+                        str(runs),
+                    ]
+                )
         day += timedelta(days=1)
     rows.sort()
     with target.open("w", newline="", encoding="utf-8") as stream:
