@@ -87,7 +87,9 @@ def test_teads_curve_points_and_interpolation() -> None:
 def test_proxy_energy_of_a_ci_job() -> None:
     # 10 minutes on 4 of 128 threads of a 280 W EPYC 7763 at 50 % utilisation:
     # 280 W x 0.75 x 4/128 = 6.5625 W; x 600 s = 3937.5 J = 0.00109375 kWh
-    kwh = engine.proxy_energy_kwh(runtime_s=600, utilisation=0.5, tdp_w=280, resource_share=4 / 128, curve=TEADS)
+    kwh = engine.proxy_energy_kwh(
+        runtime_s=600, utilisation=0.5, tdp_w=280, resource_share=4 / 128, curve=TEADS
+    )
     assert kwh == pytest.approx(3937.5 / 3_600_000)
 
 

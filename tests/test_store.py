@@ -87,7 +87,9 @@ def test_records_and_issues_go_in_as_batches(tmp_path: Path) -> None:
     assert (counts.records, counts.issues) == (n, 1)
     assert totals(path) == (n, pytest.approx(n * 0.001), 1)
     with duckdb.connect(str(path), read_only=True) as con:
-        stored = con.execute("SELECT kind, action, line_start, line_end, rows, seconds FROM quality_issues").fetchall()
+        stored = con.execute(
+            "SELECT kind, action, line_start, line_end, rows, seconds FROM quality_issues"
+        ).fetchall()
         assert stored == [("gap", "not-bridged", 5, 9, 2, 300.0)]
         first = con.execute("SELECT start_utc, line FROM samples ORDER BY line LIMIT 1").fetchone()
         assert first == (datetime(2026, 10, 1, 0, 0), 1)  # naive UTC in the store
