@@ -11,6 +11,7 @@ import gzip
 import io
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Protocol
@@ -68,25 +69,32 @@ class Collector(Protocol):
     def parse(self, ctx: SourceContext) -> Iterator[Item]: ...
 
 
-def numbered_lines(ctx: SourceContext) -> Iterator[tuple[int, str, bool]]:
-    """Yield ``(line_number, text, ended)`` for each line, decoded as UTF-8 (a BOM is dropped).
+@contextmanager
+def numbered_lines(ctx: SourceContext) -> Iterator[Iterator[tuple[int, str, bool]]]:
+    """Open the file and give ``(line_number, text, ended)`` for each line, decoded as UTF-8.
 
-    ``text`` has no line terminator; ``ended`` is False for a last line without one (a log cut off
-    mid-write). Undecodable bytes raise a ``CollectorError`` naming the line.
+    Use it as ``with numbered_lines(ctx) as lines: for number, text, ended in lines: ...``: the file is
+    closed when the block ends, also when the collector raises mid-file. A BOM is dropped; ``text`` has no
+    line terminator; ``ended`` is False for a last line without one (a log cut off mid-write).
+    Undecodable bytes raise a ``CollectorError`` naming the line.
     """
     with ctx.open_binary() as stream:
-        for number, chunk in _chunks(ctx, stream):
-            raw = chunk[3:] if number == 1 and chunk.startswith(b"\xef\xbb\xbf") else chunk
-            ended = raw.endswith(b"\n")
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ctx.error(
-                    number,
-                    f"bytes {exc.start}-{exc.end} are not UTF-8 text",
-                    "check that this is the right file; convert it with iconv -f <encoding> -t utf-8",
-                ) from None
-            yield number, text.rstrip("\r\n"), ended
+        yield _decoded(ctx, stream)
+
+
+def _decoded(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, str, bool]]:
+    for number, chunk in _chunks(ctx, stream):
+        raw = chunk[3:] if number == 1 and chunk.startswith(b"\xef\xbb\xbf") else chunk
+        ended = raw.endswith(b"\n")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ctx.error(
+                number,
+                f"bytes {exc.start}-{exc.end} are not UTF-8 text",
+                "check that this is the right file; convert it with iconv -f <encoding> -t utf-8",
+            ) from None
+        yield number, text.rstrip("\r\n"), ended
 
 
 def _chunks(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, bytes]]:

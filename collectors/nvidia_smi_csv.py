@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -458,13 +458,8 @@ class _Parser:
         )
 
     def run(self) -> Iterator[Item]:
-        # Close the file as soon as parsing stops, also on an error (not when the generator is collected).
-        lines = numbered_lines(self.ctx)
-        try:
+        with numbered_lines(self.ctx) as lines:
             yield from self._rows(lines)
-        finally:
-            if isinstance(lines, Generator):
-                lines.close()
 
     def _rows(self, lines: Iterator[tuple[int, str, bool]]) -> Iterator[Item]:  # noqa: PLR0912, PLR0915 - the hot loop is kept in one frame
         ctx = self.ctx

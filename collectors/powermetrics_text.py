@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Generator, Iterator, KeysView, Mapping, Set
+from collections.abc import Callable, Iterator, KeysView, Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Final
@@ -109,8 +109,7 @@ class PowermetricsText:
         ended = True
         prefixes_of = _POWER_PREFIXES.get
         # The hot loop: one first-character test per line; a regex only on header and power lines.
-        lines = numbered_lines(ctx)
-        try:
+        with numbered_lines(ctx) as lines:
             for number, text, ended in lines:
                 if not text:
                     continue
@@ -130,9 +129,6 @@ class PowermetricsText:
                             break
                 elif first == "M" and text.startswith(_MODEL_PREFIX):
                     state.new_log(number, text)
-        finally:
-            if isinstance(lines, Generator):  # an error raised above must not leave the file open
-                lines.close()
         state.end(number, ended)
         yield from out
 

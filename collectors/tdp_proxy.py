@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -356,13 +356,8 @@ class _Parser:
         return run
 
     def run(self) -> Iterator[Item]:
-        # Close the file as soon as parsing stops, also on an error (not when the generator is collected).
-        lines = numbered_lines(self.ctx)
-        try:
+        with numbered_lines(self.ctx) as lines:
             yield from self._rows(lines)
-        finally:
-            if isinstance(lines, Generator):
-                lines.close()
 
     def _rows(self, lines: Iterator[tuple[int, str, bool]]) -> Iterator[Item]:
         ctx = self.ctx
