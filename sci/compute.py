@@ -88,7 +88,7 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
     proxies = _group(store.query("proxy_runtime_groups", **params, tz=window.zone.key))
     coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
     ledger = _Ledger()
-    notes: list[str] = []
+    notes: list[str] = [_boundary_note(row) for row in store.query("components_by_platform", **params)]
     if window.inferred:
         notes.append(
             f"Window inferred from the data: whole days ({window.zone.key}) from the first to the last "
@@ -250,6 +250,14 @@ def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platf
         tdp_w=tdp_w,
         resource_share=float(row["resource_share"]),
         curve=curve,
+    )
+
+
+def _boundary_note(row: dict[str, Any]) -> str:
+    """What a platform's E covers, so the software boundary is explicit: parts not named are outside E."""
+    return (
+        f"{row['platform']}: E covers {', '.join(row['components'])} ({row['tier']}: "
+        f"{', '.join(row['methods'])}); parts of these devices not named here are outside E."
     )
 
 

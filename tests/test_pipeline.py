@@ -222,3 +222,34 @@ def _round(value: Any) -> Any:
     if isinstance(value, list):
         return [_round(v) for v in value]
     return value
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def start(self, planned: Any, size_bytes: int) -> None:
+        self.events.append(("start", (planned.name, size_bytes)))
+
+    def advance(self, bytes_done: int) -> None:
+        self.events.append(("advance", bytes_done))
+
+    def finish(self, outcome: Any) -> None:
+        self.events.append(("finish", outcome.outcome))
+
+
+def test_progress_is_reported_in_bytes_read(team: Path) -> None:
+    observer = RecordingObserver()
+    app.run_ingest(config_of(team), observer=observer)
+    starts = [value for kind, value in observer.events if kind == "start"]
+    assert len(starts) == 5
+    for name, size in starts:
+        assert size == (team / name).stat().st_size
+        index = observer.events.index(("start", (name, size)))
+        following = observer.events[index + 1 :]
+        done = [v for k, v in following[: following.index(("finish", Outcome.INGESTED))] if k == "advance"]
+        assert done == sorted(done)
+        assert done[-1] == size  # every byte was read, and reported
+    observer.events.clear()
+    app.run_ingest(config_of(team), observer=observer)
+    assert {kind for kind, _ in observer.events} == {"finish"}  # unchanged files are not read again

@@ -117,3 +117,14 @@ FROM samples s JOIN files f USING (file_id) GROUP BY ALL ORDER BY f.path;
 
 -- name: files_of_platforms
 SELECT path FROM files WHERE list_contains($platforms, platform) ORDER BY path;
+
+-- name: components_by_platform
+-- What each platform's energy covers: components and methods, by tier.
+SELECT platform, tier, list(DISTINCT component ORDER BY component) AS components,
+       list(DISTINCT method ORDER BY method) AS methods
+FROM samples
+WHERE start_utc >= $start_utc AND start_utc < $end_utc
+  AND list_contains($platforms, platform)
+  AND tier <> 'provider-reported'
+GROUP BY ALL
+ORDER BY ALL;
