@@ -42,9 +42,10 @@ def run_ingest(
 ) -> list[FileOutcome]:
     """Ingest what sci.toml names (or only ``only``); a full ingest also drops files it no longer names."""
     files = plan(config, only)
+    platforms = [p.name for p in config.platforms]
     with Store(config.store_path) as store:
-        removed = [] if only else prune(config, store, files)
-        return ingest(store, files, observer) + removed
+        removed = [] if only else prune(store, files)
+        return ingest(store, files, platforms=platforms, observer=observer) + removed
 
 
 def run_compute(config: Config, *, now: datetime | None = None) -> ComputeResult:

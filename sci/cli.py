@@ -175,7 +175,7 @@ class _ProgressObserver:
             self._bar.update(bytes_done - self._done)
             self._done = bytes_done
 
-    def finish(self, outcome: FileOutcome) -> None:
+    def finish(self, outcome: FileOutcome | None) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None

@@ -4,8 +4,8 @@
 - A changed file replaces its own rows, in one transaction.
 - A file with the same bytes as another stored file is not counted twice: it is recorded with a
   ``duplicate-file`` data-quality issue and no records.
-- A full ingest makes the store match ``sci.toml``: stored files of configured platforms that it no
-  longer names are removed (and reported).
+- A full ingest makes the store match ``sci.toml``: stored files it no longer names (also those of
+  platforms it no longer has) are removed, and reported.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 import collectors
-from collectors.base import SourceContext
+from collectors.base import SourceContext, numbered_lines
 from sci.config import Config, SourceConfig
 from sci.errors import ConfigError, SciError
 from sci.model import Action, IssueKind, QualityIssue
@@ -59,7 +59,7 @@ class Observer(Protocol):
 
     def start(self, planned: PlannedFile, size_bytes: int) -> None: ...
     def advance(self, bytes_done: int) -> None: ...
-    def finish(self, outcome: FileOutcome) -> None: ...
+    def finish(self, outcome: FileOutcome | None) -> None: ...  # None: the file failed
 
 
 def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
@@ -94,48 +94,43 @@ def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
     return chosen
 
 
-def ingest(store: Store, files: list[PlannedFile], observer: Observer | None = None) -> list[FileOutcome]:
+def ingest(
+    store: Store, files: list[PlannedFile], *, platforms: list[str], observer: Observer | None = None
+) -> list[FileOutcome]:
     """Load ``files`` into ``store``; each file is its own transaction.
 
     Files with identical bytes are counted once: one holds the records (the one already holding them in
-    the store, else the first by name), the others are recorded as duplicates of it. A file stored
-    earlier under a name outside ``files`` counts as a holder too.
+    the store, else the first by name) and the others are recorded as duplicates of it. Only files of
+    ``platforms`` (the configured ones) can hold records for another.
     """
     prints = {p.name: _fingerprint(p.path) for p in files}
-    holder = _holders(store, prints)
-    names = set(prints)
-    outcomes = []
-    for planned in files:
-        fingerprint = prints[planned.name]
-        twin: str | None = holder[fingerprint.sha256]
-        if twin == planned.name:
-            stored = store.paths_with_sha(fingerprint.sha256, other_than=planned.name)
-            twin = next((name for name in stored if name not in names), None)
-        outcomes.append(_ingest_one(store, planned, fingerprint, twin, observer))
-    return outcomes
+    holders = _holders(store, prints, platforms)
+    return [_ingest_one(store, p, prints[p.name], holders[p.name], observer) for p in files]
 
 
-def _holders(store: Store, prints: dict[str, _Fingerprint]) -> dict[str, str]:
-    """For each content hash among ``prints``, the name whose records count."""
+def _holders(store: Store, prints: dict[str, _Fingerprint], platforms: list[str]) -> dict[str, str | None]:
+    """For each file, the file whose records count for its bytes, or None where its own records count."""
     groups: dict[str, list[str]] = {}
     for name in sorted(prints):
         groups.setdefault(prints[name].sha256, []).append(name)
-    holder = {}
+    holders: dict[str, str | None] = {}
     for sha256, group in groups.items():
-        held = [name for name in store.paths_with_sha(sha256, other_than="") if name in group]
-        holder[sha256] = held[0] if held else group[0]
-    return holder
+        stored = store.holders_of(sha256, platforms=platforms)
+        inside = [name for name in stored if name in group]
+        outside = [name for name in stored if name not in prints]  # only in a partial ingest
+        holder = (inside or outside or group)[0]
+        holders.update({name: None if name == holder else holder for name in group})
+    return holders
 
 
-def prune(config: Config, store: Store, files: list[PlannedFile]) -> list[FileOutcome]:
-    """Remove stored files of configured platforms that the config no longer names."""
+def prune(store: Store, files: list[PlannedFile]) -> list[FileOutcome]:
+    """Remove every stored file that the config no longer names, so the store matches sci.toml."""
     named = {p.name for p in files}
-    platforms = [p.name for p in config.platforms]
-    outcomes = []
-    for name in store.paths_of_platforms(platforms):
-        if name not in named and store.remove_file(name):
-            outcomes.append(FileOutcome(name, Outcome.REMOVED, detail="no longer named by sci.toml"))
-    return outcomes
+    return [
+        FileOutcome(name, Outcome.REMOVED, detail="no longer named by sci.toml")
+        for name in store.paths()
+        if name not in named and store.remove_file(name)
+    ]
 
 
 def _ingest_one(
@@ -143,9 +138,6 @@ def _ingest_one(
 ) -> FileOutcome:
     source = planned.source
     cls = collectors.load(source.collector)
-    digest = _options_digest(planned)
-    if twin is not None:
-        digest = f"duplicate-of:{twin}:{digest}"
     stored = store.stored_file(planned.name)
     meta = FileMeta(
         path=planned.name,
@@ -155,45 +147,66 @@ def _ingest_one(
         collector_version=cls.version,
         platform=source.platform,
         source_key=source.key,
-        options_digest=digest,
+        options_digest=_options_digest(planned),
+        duplicate_of=twin,
     )
     if stored is not None and _same(stored_meta=stored, meta=meta):
-        outcome = FileOutcome(planned.name, Outcome.UNCHANGED, records=stored.record_count)
-    elif twin is not None:
+        return _report(observer, FileOutcome(planned.name, Outcome.UNCHANGED, records=stored.record_count))
+    if twin is not None:
+        lines = _count_lines(planned)
         issue = QualityIssue(
             kind=IssueKind.DUPLICATE_FILE,
             action=Action.DROPPED,
             line_start=1,
-            line_end=max(fingerprint.lines, 1),
-            rows=fingerprint.lines,
+            line_end=max(lines, 1),
+            rows=lines,
             detail=f"same bytes as {twin} (sha256 {fingerprint.sha256[:12]}…): counted once, there",
             device=planned.device,
         )
         store.replace_file(meta, [issue])
-        outcome = FileOutcome(planned.name, Outcome.DUPLICATE, issues=1, detail=f"same content as {twin}")
-    else:
-        if observer:
-            observer.start(planned, fingerprint.size_bytes)
-        ctx = SourceContext(
-            path=planned.path,
-            device=planned.device,
-            timezone=source.timezone,
-            max_gap_s=source.max_gap_s,
-            options=source.options,
-            on_progress=observer.advance if observer else None,
+        return _report(
+            observer, FileOutcome(planned.name, Outcome.DUPLICATE, issues=1, detail=f"same as {twin}")
         )
-        counts = store.replace_file(meta, cls().parse(ctx))
-        kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
-        outcome = FileOutcome(planned.name, kind, records=counts.records, issues=counts.issues)
+    if observer:
+        observer.start(planned, fingerprint.size_bytes)
+    try:
+        counts = store.replace_file(meta, cls().parse(_context(planned, observer)))
+    except BaseException:
+        if observer:
+            observer.finish(None)
+        raise
+    kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
+    return _report(observer, FileOutcome(planned.name, kind, records=counts.records, issues=counts.issues))
+
+
+def _context(planned: PlannedFile, observer: Observer | None = None) -> SourceContext:
+    source = planned.source
+    return SourceContext(
+        path=planned.path,
+        device=planned.device,
+        timezone=source.timezone,
+        max_gap_s=source.max_gap_s,
+        options=source.options,
+        on_progress=observer.advance if observer else None,
+    )
+
+
+def _report(observer: Observer | None, outcome: FileOutcome) -> FileOutcome:
     if observer:
         observer.finish(outcome)
     return outcome
 
 
+def _count_lines(planned: PlannedFile) -> int:
+    """Lines of the file as a collector reads them (decompressed), for a duplicate's row count."""
+    with numbered_lines(_context(planned)) as lines:
+        return sum(1 for _ in lines)
+
+
 def _same(*, stored_meta: StoredFile, meta: FileMeta) -> bool:
     return all(
         getattr(stored_meta, name) == getattr(meta, name)
-        for name in ("sha256", "collector", "collector_version", "platform", "options_digest")
+        for name in ("sha256", "collector", "collector_version", "platform", "options_digest", "duplicate_of")
     )
 
 
@@ -235,25 +248,22 @@ def _device(source: SourceConfig, path: Path) -> str:
 class _Fingerprint:
     sha256: str
     size_bytes: int
-    lines: int
 
 
 def _fingerprint(path: Path) -> _Fingerprint:
-    """sha256, size in bytes and number of lines of a file, in one streaming pass."""
+    """sha256 and size in bytes of a file, in one streaming pass."""
     digest = hashlib.sha256()
     size = 0
-    lines = 0
     try:
         with path.open("rb") as stream:
             while chunk := stream.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)
-                lines += chunk.count(b"\n")
     except OSError as exc:
         raise SciError(
             f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
         ) from None
-    return _Fingerprint(digest.hexdigest(), size, lines)
+    return _Fingerprint(digest.hexdigest(), size)
 
 
 def _options_digest(planned: PlannedFile) -> str:

@@ -60,6 +60,7 @@ class FileMeta:
     platform: str
     source_key: str
     options_digest: str
+    duplicate_of: str | None = None  # the stored file whose records count for these same bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class StoredFile:
     collector_version: str
     platform: str
     options_digest: str
+    duplicate_of: str | None
     record_count: int
 
 
@@ -177,8 +179,9 @@ class Store:
         rows = self.query("file_by_path", path=path)
         return StoredFile(**rows[0]) if rows else None
 
-    def paths_with_sha(self, sha256: str, *, other_than: str) -> list[str]:
-        return [r["path"] for r in self.query("files_by_sha", sha256=sha256, path=other_than)]
+    def holders_of(self, sha256: str, *, platforms: list[str]) -> list[str]:
+        """Stored files of ``platforms`` whose records count for these bytes."""
+        return [r["path"] for r in self.query("holders_of_sha", sha256=sha256, platforms=platforms)]
 
     # -- ingest ---------------------------------------------------------------------------------
 
@@ -213,8 +216,8 @@ class Store:
                 self._delete_file(old.file_id)
         return old is not None
 
-    def paths_of_platforms(self, platforms: list[str]) -> list[str]:
-        return [r["path"] for r in self.query("files_of_platforms", platforms=platforms)]
+    def paths(self) -> list[str]:
+        return [r["path"] for r in self.query("all_paths")]
 
     def _delete_file(self, file_id: int) -> None:
         for name in ("delete_file_samples", "delete_file_issues", "delete_file"):
@@ -244,7 +247,7 @@ class Store:
             row = self._con.execute(
                 queries()["insert_computation"],
                 {
-                    "computed_at_utc": _naive_utc(computed_at),
+                    "computed_at_utc": naive_utc(computed_at),
                     "config_path": config_path,
                     "result_json": result_json,
                 },
@@ -293,8 +296,8 @@ def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table
         "component": pa.array([str(r.component) for r in batch], pa.string()),
         "tier": pa.array([str(r.tier) for r in batch], pa.string()),
         "method": pa.array([r.method for r in batch], pa.string()),
-        "start_utc": pa.array([_naive_utc(r.start_utc) for r in batch], pa.timestamp("us")),
-        "end_utc": pa.array([_naive_utc(r.end_utc) for r in batch], pa.timestamp("us")),
+        "start_utc": pa.array([naive_utc(r.start_utc) for r in batch], pa.timestamp("us")),
+        "end_utc": pa.array([naive_utc(r.end_utc) for r in batch], pa.timestamp("us")),
     }
     for name in ("energy_kwh", "carbon_g", "runtime_s", "utilisation", "tdp_w", "resource_share"):
         columns[name] = pa.array([getattr(r, name) for r in batch], pa.float64())
@@ -331,10 +334,12 @@ def _meta_params(meta: FileMeta) -> dict[str, Any]:
         "platform": meta.platform,
         "source_key": meta.source_key,
         "options_digest": meta.options_digest,
+        "duplicate_of": meta.duplicate_of,
     }
 
 
-def _naive_utc(moment: datetime) -> datetime:
+def naive_utc(moment: datetime) -> datetime:
+    """A tz-aware time as the store keeps it: naive UTC."""
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 

@@ -253,3 +253,24 @@ def test_progress_is_reported_in_bytes_read(team: Path) -> None:
     observer.events.clear()
     app.run_ingest(config_of(team), observer=observer)
     assert {kind for kind, _ in observer.events} == {"finish"}  # unchanged files are not read again
+
+
+def test_a_renamed_platform_keeps_its_data(team: Path) -> None:
+    # Review finding: a copy named by a renamed platform was recorded as a duplicate of a file of the
+    # platform that no longer exists, and the renamed platform came out at 0 g.
+    config = config_of(team)
+    app.run_ingest(config)
+    before = next(p for p in app.run_compute(config, now=FIXED_NOW).platforms if p.platform == "ci")
+    (team / "ci-new").mkdir()
+    shutil.copy(team / "ci" / "jobs-2026-10.csv", team / "ci-new" / "jobs-2026-10.csv")
+    text = (team / "sci.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "ci"', 'name = "ci-runners"').replace(
+        'platform = "ci"', 'platform = "ci-runners"'
+    )
+    (team / "sci.toml").write_text(text.replace('paths = ["ci/jobs-*.csv"]', 'paths = ["ci-new/jobs-*.csv"]'))
+    config = config_of(team)
+    outcomes = {o.name: o.outcome for o in app.run_ingest(config)}
+    assert outcomes["ci/jobs-2026-10.csv"] == Outcome.REMOVED
+    assert outcomes["ci-new/jobs-2026-10.csv"] == Outcome.INGESTED
+    after = next(p for p in app.run_compute(config, now=FIXED_NOW).platforms if p.platform == "ci-runners")
+    assert after.carbon_g == pytest.approx(before.carbon_g)

@@ -132,7 +132,8 @@ def test_replacing_a_file_replaces_only_its_rows(tmp_path: Path) -> None:
         store.replace_file(meta("a.log"), records(10))
         store.replace_file(meta("b.log", sha="b" * 64), records(5))
         store.replace_file(meta("a.log", sha="c" * 64), records(2))
-        assert store.paths_with_sha("b" * 64, other_than="a.log") == ["b.log"]
+        assert store.holders_of("b" * 64, platforms=["laptops"]) == ["b.log"]
+        assert store.holders_of("b" * 64, platforms=["ci"]) == []
     assert totals(path)[:1] == (7,)
     with Store(path) as store:
         assert store.remove_file("b.log")
@@ -188,3 +189,29 @@ def test_a_file_that_is_not_duckdb_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="not a readable DuckDB store"):
         Store(path)
+
+
+def test_migration_2_moves_duplicate_marks_into_their_own_column(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with duckdb.connect(str(path)) as con:  # a store at schema 1, as sci-report 0.1.0 wrote it
+        con.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+            "applied_at_utc TIMESTAMP NOT NULL)"
+        )
+        version, name, sql = migrations()[0]
+        con.execute(sql)
+        con.execute("INSERT INTO schema_migrations VALUES ($1, $2, now()::TIMESTAMP)", [version, name])
+        con.execute(
+            "INSERT INTO files (path, sha256, size_bytes, collector, collector_version, platform, "
+            "source_key, options_digest, record_count, issue_count, ingested_at_utc) VALUES "
+            "('a.log', 'x', 1, 'c', '1', 'p', 'k', 'abc', 5, 0, now()::TIMESTAMP), "
+            "('b.log', 'x', 1, 'c', '1', 'p', 'k', 'duplicate-of:a.log:abc', 0, 1, now()::TIMESTAMP)"
+        )
+    with Store(path) as store:
+        assert store.schema_version() == 2
+        a, b = store.stored_file("a.log"), store.stored_file("b.log")
+        assert a is not None
+        assert b is not None
+        assert (a.options_digest, a.duplicate_of) == ("abc", None)
+        assert (b.options_digest, b.duplicate_of) == ("abc", "a.log")
+        assert store.holders_of("x", platforms=["p"]) == ["a.log"]

@@ -1,13 +1,13 @@
 -- Named queries (aiosql style): "-- name: <name>" starts a query; parameters are DuckDB $names.
 
 -- name: file_by_path
-SELECT file_id, path, sha256, collector, collector_version, platform, options_digest, record_count
+SELECT file_id, path, sha256, collector, collector_version, platform, options_digest, duplicate_of, record_count
 FROM files WHERE path = $path;
 
--- name: files_by_sha
--- Stored files that hold records for these bytes (not those recorded as duplicates).
+-- name: holders_of_sha
+-- Stored files of the given platforms that hold the records for these bytes (not their duplicates).
 SELECT path FROM files
-WHERE sha256 = $sha256 AND path <> $path AND NOT starts_with(options_digest, 'duplicate-of:')
+WHERE sha256 = $sha256 AND duplicate_of IS NULL AND list_contains($platforms, platform)
 ORDER BY path;
 
 -- name: delete_file_samples
@@ -21,9 +21,9 @@ DELETE FROM files WHERE file_id = $file_id;
 
 -- name: insert_file
 INSERT INTO files (path, sha256, size_bytes, collector, collector_version, platform, source_key,
-                   options_digest, record_count, issue_count, ingested_at_utc)
+                   options_digest, duplicate_of, record_count, issue_count, ingested_at_utc)
 VALUES ($path, $sha256, $size_bytes, $collector, $collector_version, $platform, $source_key,
-        $options_digest, 0, 0, $ingested_at_utc)
+        $options_digest, $duplicate_of, 0, 0, $ingested_at_utc)
 RETURNING file_id;
 
 -- name: finish_file
@@ -110,13 +110,8 @@ RETURNING computation_id;
 -- name: latest_computation
 SELECT result_json FROM computations ORDER BY computation_id DESC LIMIT 1;
 
--- name: totals_by_file
--- Used by tests and audits: what each file contributes.
-SELECT f.path, count(*) AS records, sum(s.energy_kwh) AS energy_kwh, sum(s.runtime_s) AS runtime_s
-FROM samples s JOIN files f USING (file_id) GROUP BY ALL ORDER BY f.path;
-
--- name: files_of_platforms
-SELECT path FROM files WHERE list_contains($platforms, platform) ORDER BY path;
+-- name: all_paths
+SELECT path FROM files ORDER BY path;
 
 -- name: components_by_platform
 -- What each platform's energy covers: components and methods, by tier.
