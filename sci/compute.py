@@ -84,6 +84,7 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         "end_utc": _naive(window.end),
         "platforms": names,
     }
+    _refuse_overlaps(store.query("overlapping_files", **params))
     energy = _group(store.query("energy_by_period", **params, tz=window.zone.key))
     proxies = _group(store.query("proxy_runtime_groups", **params, tz=window.zone.key))
     coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
@@ -250,6 +251,21 @@ def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platf
         tdp_w=tdp_w,
         resource_share=float(row["resource_share"]),
         curve=curve,
+    )
+
+
+def _refuse_overlaps(rows: list[dict[str, Any]]) -> None:
+    """Two files covering the same device, component and time would count that energy twice."""
+    if not rows:
+        return
+    row = rows[0]
+    more = f" (and {len(rows) - 1} more pairs of files)" if len(rows) > 1 else ""
+    raise SciError(
+        f"{row['platform']}: {row['path_a']} and {row['path_b']} cover the same devices at the same time "
+        f"({row['records']:,} records, {row['hours']:,.1f} device-hours){more}: counting both would count "
+        "that energy twice",
+        hint="remove one of them from the source's paths (a snapshot, or a plain copy of a .gz), or, if "
+        "they come from different machines, give them different device names",
     )
 
 

@@ -274,3 +274,20 @@ def test_a_renamed_platform_keeps_its_data(team: Path) -> None:
     assert outcomes["ci-new/jobs-2026-10.csv"] == Outcome.INGESTED
     after = next(p for p in app.run_compute(config, now=FIXED_NOW).platforms if p.platform == "ci-runners")
     assert after.carbon_g == pytest.approx(before.carbon_g)
+
+
+def test_two_files_covering_the_same_device_and_time_are_refused(
+    team: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Review finding: a snapshot of a log that later grew was summed with the full log (+52 %).
+    log = gzip.decompress((team / "gpu-server" / "nvidia-smi-2026-10.csv.gz").read_bytes())
+    snapshot = team / "gpu-server" / "nvidia-smi-2026-10-snapshot.csv"
+    snapshot.write_bytes(b"".join(log.splitlines(keepends=True)[:20_000]))
+    with pytest.raises(SystemExit) as caught:
+        main(["run", str(team)])
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert "gpu-server/nvidia-smi-2026-10-snapshot.csv and gpu-server/nvidia-smi-2026-10.csv.gz" in err
+    assert "twice" in err
+    assert "hint: remove one of them" in err
+    assert not (team / "out" / "report.html").exists()  # no report with doubled numbers

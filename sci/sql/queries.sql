@@ -123,3 +123,47 @@ WHERE start_utc >= $start_utc AND start_utc < $end_utc
   AND tier <> 'provider-reported'
 GROUP BY ALL
 ORDER BY ALL;
+
+-- name: overlapping_files
+-- Pairs of files whose records cover the same device and component at the same time: counting both
+-- would count that energy twice. Candidates by span first, then record by record with ASOF joins
+-- (each record against the latest record of the other file that starts no later).
+WITH spans AS (
+    SELECT platform, device, component, file_id, min(start_utc) AS first_utc, max(end_utc) AS last_utc
+    FROM samples
+    WHERE start_utc >= $start_utc AND start_utc < $end_utc AND list_contains($platforms, platform)
+    GROUP BY ALL
+), pairs AS (
+    SELECT a.platform, a.device, a.component, a.file_id AS file_a, b.file_id AS file_b
+    FROM spans a JOIN spans b
+      ON a.platform = b.platform AND a.device = b.device AND a.component = b.component
+     AND a.file_id < b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
+), side AS (
+    SELECT p.platform, p.device, p.component, p.file_a, p.file_b, s.file_id, s.start_utc, s.end_utc
+    FROM pairs p JOIN samples s
+      ON s.platform = p.platform AND s.device = p.device AND s.component = p.component
+     AND s.file_id IN (p.file_a, p.file_b)
+), a AS (
+    SELECT * FROM side WHERE file_id = file_a
+), b AS (
+    SELECT * FROM side WHERE file_id = file_b
+), hits AS (
+    SELECT b.platform, b.device, b.file_a, b.file_b, b.start_utc, least(a.end_utc, b.end_utc) AS overlap_end
+    FROM b ASOF JOIN a
+      ON a.file_a = b.file_a AND a.file_b = b.file_b AND a.device = b.device AND a.component = b.component
+     AND b.start_utc >= a.start_utc
+    WHERE a.end_utc > b.start_utc
+    UNION ALL
+    SELECT a.platform, a.device, a.file_a, a.file_b, a.start_utc, least(a.end_utc, b.end_utc) AS overlap_end
+    FROM a ASOF JOIN b
+      ON a.file_a = b.file_a AND a.file_b = b.file_b AND a.device = b.device AND a.component = b.component
+     AND a.start_utc > b.start_utc
+    WHERE b.end_utc > a.start_utc
+)
+SELECT h.platform, fa.path AS path_a, fb.path AS path_b,
+       count(DISTINCT h.device) AS devices,
+       count(*) AS records,
+       sum(epoch(h.overlap_end) - epoch(h.start_utc)) / 3600.0 AS hours
+FROM hits h JOIN files fa ON fa.file_id = h.file_a JOIN files fb ON fb.file_id = h.file_b
+GROUP BY ALL
+ORDER BY ALL;
