@@ -27,12 +27,12 @@ DEFAULT_PUE_SOURCE = "sci-report default: no data-centre overhead (PUE 1.0) wher
 
 @dataclass
 class _Ledger:
-    """The factors applied, once per (kind, key, platform), in the order first used."""
+    """The factors applied, once per distinct factor and platform, in the order first used."""
 
-    uses: dict[tuple[str, str, str], FactorUse] = field(default_factory=dict)
+    uses: dict[tuple[str, str, str, str, float], FactorUse] = field(default_factory=dict)
 
     def add(self, factor: Factor, platform: str, detail: str = "") -> float:
-        key = (factor.kind, factor.key, platform)
+        key = (factor.kind, factor.key, platform, factor.source, factor.value)
         self.uses.setdefault(
             key,
             FactorUse(
@@ -150,12 +150,16 @@ def _platform(
         by_tier[row["tier"]] += kwh
         it_kwh[row["period"]] += kwh
         provider_g[row["period"]] += float(row["carbon_g"] or 0.0)
-    runtime_h: dict[str, float] = defaultdict(float)
+    runtime_h_by_component: dict[tuple[str, str], float] = defaultdict(float)
+    curve = bundle.load_curve()
     for row in proxies:
-        kwh = _proxy_kwh(row, bundle, ledger, name)
+        kwh = _proxy_kwh(row, bundle, ledger, name, curve)
         by_tier[Tier.PROXY] += kwh
         it_kwh[row["period"]] += kwh
-        runtime_h[row["period"]] += float(row["runtime_s"]) / S_PER_HOUR
+        runtime_h_by_component[row["period"], row["component"]] += float(row["runtime_s"]) / S_PER_HOUR
+    runtime_h: dict[str, float] = defaultdict(float)  # a job with a CPU and a GPU record runs once
+    for (period, _), hours in runtime_h_by_component.items():
+        runtime_h[period] = max(runtime_h[period], hours)
     if proxies:
         notes.append(_proxy_note(name, proxies))
     inventory = [e for e in config.embodied if e.platform == name]
@@ -180,6 +184,16 @@ def _platform(
                 embodied_g=embodied,
                 functional_units=units.get(period),
             )
+        )
+    partial = [
+        period
+        for period, window_h in window.months()
+        if period in units and window_h < _month_h(window, period)
+    ]
+    if partial:
+        notes.append(
+            f"{name}: R is declared for all of {', '.join(partial)}, but the window covers only part of it: "
+            "the SCI divides part of a month's carbon by a whole month's R. Set [window] to whole months."
         )
     without_r = tuple(p.period for p in periods if p.functional_units is None)
     if without_r:
@@ -232,9 +246,24 @@ def _pue(platform: PlatformConfig, bundle: FactorBundle, ledger: _Ledger, notes:
     return ledger.add(factor, platform.name)
 
 
-def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platform: str) -> float:
+def _proxy_kwh(
+    row: dict[str, Any],
+    bundle: FactorBundle,
+    ledger: _Ledger,
+    platform: str,
+    curve: tuple[engine.LoadCurve, Factor],
+) -> float:
     if row["tdp_w"] is not None:
-        tdp_w = float(row["tdp_w"])
+        given = Factor(
+            kind="gpu_tdp" if row["component"] == "gpu" else "cpu_tdp",
+            key=row["device_model"] or "tdp_w",
+            value=float(row["tdp_w"]),
+            unit="W",
+            source="tdp_w given on the tdp-proxy source in sci.toml or in the runtime log",
+            year=None,
+            licence="user input",
+        )
+        tdp_w = ledger.add(given, platform)
     elif row["device_model"]:
         lookup = bundle.gpu_tdp if row["component"] == "gpu" else bundle.cpu_tdp
         tdp_w = ledger.add(lookup(row["device_model"]), platform)
@@ -243,15 +272,20 @@ def _proxy_kwh(row: dict[str, Any], bundle: FactorBundle, ledger: _Ledger, platf
             f"{platform}: proxy records without a device model or TDP",
             hint="set device_model or tdp_w on the tdp-proxy source in sci.toml, then ingest again",
         )
-    curve, curve_factor = bundle.load_curve()
-    ledger.add(curve_factor, platform, detail=_curve_text(curve))
+    points, curve_factor = curve
+    ledger.add(curve_factor, platform, detail=_curve_text(points))
     return engine.proxy_energy_kwh(
         runtime_s=float(row["runtime_s"]),
         utilisation=float(row["utilisation"]),
         tdp_w=tdp_w,
         resource_share=float(row["resource_share"]),
-        curve=curve,
+        curve=points,
     )
+
+
+def _month_h(window: Window, period: str) -> float:
+    start, end = month_bounds(period, window.zone)
+    return (end - start).total_seconds() / S_PER_HOUR
 
 
 def _refuse_overlaps(rows: list[dict[str, Any]]) -> None:

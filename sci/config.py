@@ -258,6 +258,13 @@ def _embodied(t: _Table, platforms: set[str]) -> EmbodiedConfig:
         raise ConfigError(
             t.child("reserved"), f"unknown value {reserved!r}", hint=f"use one of {RESERVED_MODES}"
         )
+    count = int(t.number("count", default=1, minimum=1, integer=True))
+    if reserved == "runtime" and count != 1:
+        raise ConfigError(
+            t.child("count"),
+            'with reserved = "runtime", TiR is the runtime of all the platform\'s jobs: count must be 1',
+            hint="describe one host, with share = the part a job reserves (e.g. 4 vCPUs of 128 threads)",
+        )
     share = t.number("share", default=1.0, minimum=0.0)
     if share > 1.0:
         raise ConfigError(t.child("share"), f"share is RR/ToR and must be <= 1, got {share}")
@@ -265,7 +272,7 @@ def _embodied(t: _Table, platforms: set[str]) -> EmbodiedConfig:
         key=t.key,
         platform=t.platform_ref(platforms),
         device_class=t.string("device_class"),
-        count=int(t.number("count", default=1, minimum=1, integer=True)),
+        count=count,
         total_kgco2e=t.optional_number("total_kgco2e", minimum=0.0),
         lifespan_years=t.optional_number("lifespan_years", minimum=0.01),
         share=share,

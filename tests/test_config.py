@@ -185,3 +185,10 @@ def test_arbitrary_documents_give_a_config_or_a_config_error(raw: dict[str, Any]
 def test_arbitrary_platforms_give_a_config_or_a_config_error(platform: dict[str, Any]) -> None:
     with contextlib.suppress(ConfigError):
         config_from_dict({"platforms": [platform]}, Path("/tmp/sci.toml"))
+
+
+def test_runtime_reserved_embodied_needs_count_one() -> None:
+    line = {"platform": "laptops", "device_class": "server", "reserved": "runtime", "count": 3}
+    err = error_for({**minimal(), "embodied": [line]})
+    assert err.key == "embodied[0].count"
+    assert "share" in err.hint

@@ -291,3 +291,24 @@ def test_two_files_covering_the_same_device_and_time_are_refused(
     assert "twice" in err
     assert "hint: remove one of them" in err
     assert not (team / "out" / "report.html").exists()  # no report with doubled numbers
+
+
+def test_every_factor_used_is_listed_with_its_own_source(team: Path) -> None:
+    # Review finding: a second inventory line of the same class with its own TE, and a tdp_w given in
+    # sci.toml, were used but missing from the factor list.
+    text = (team / "sci.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        'device_model = "AMD EPYC 7763"        # seen', "tdp_w = 280.0                         # seen"
+    )
+    text += (
+        '\n[[embodied]]\nplatform = "gpu-servers"\ndevice_class = "server"\ncount = 1\ntotal_kgco2e = 3000\n'
+    )
+    (team / "sci.toml").write_text(text, encoding="utf-8")
+    config = config_of(team)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    servers = [(f.value, f.source) for f in result.factors if f.kind == "embodied" and f.key == "server"]
+    assert (3000.0, "sci.toml embodied[4].total_kgco2e") in servers
+    assert any(value == 1000.0 for value, _ in servers)
+    (tdp,) = [f for f in result.factors if f.kind == "cpu_tdp"]
+    assert (tdp.value, tdp.licence) == (280.0, "user input")
