@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sci.compute import compute
+from sci.compute import check_factors, compute
 from sci.config import Config
 from sci.errors import SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
@@ -29,18 +29,21 @@ class ReportFiles:
 
 
 def factor_bundle(config: Config) -> FactorBundle:
-    """The bundled factors with sci.toml's ``[factors]`` overrides applied."""
+    """The bundled factors with sci.toml's ``[factors]`` overrides applied, checked against sci.toml."""
     overrides: dict[str, dict[str, FactorOverride]] = defaultdict(dict)
     for item in config.factor_overrides:
         kind, _unit = OVERRIDE_TABLES[item.table]
         overrides[kind][item.lookup] = FactorOverride(value=item.value, source=item.source, year=item.year)
-    return load_bundle().with_overrides(overrides)
+    bundle = load_bundle().with_overrides(overrides)
+    check_factors(config, bundle)
+    return bundle
 
 
 def run_ingest(
     config: Config, only: Sequence[Path] = (), observer: Observer | None = None
 ) -> list[FileOutcome]:
     """Ingest what sci.toml names (or only ``only``); a full ingest also drops files it no longer names."""
+    factor_bundle(config)  # a factor sci.toml needs but nobody has is an error before any ingest
     files = plan(config, only)
     platforms = [p.name for p in config.platforms]
     with Store(config.store_path) as store:

@@ -6,15 +6,15 @@ SQL sums; the engine (pure functions in ``sci.engine``) holds every formula with
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sci import __version__, engine
-from sci.config import Config, EmbodiedConfig, PlatformConfig, month_bounds
-from sci.errors import SciError
+from sci.config import Config, EmbodiedConfig, Given, PlatformConfig, month_bounds
+from sci.errors import ConfigError, FactorError, SciError
 from sci.factors import Factor, FactorBundle
 from sci.model import Tier
 from sci.results import ComputeResult, EmbodiedLine, FactorUse, PlatformResult, QualityRow, SourceFile
@@ -74,6 +74,32 @@ class Window:
             found.append((period, overlap.total_seconds() / S_PER_HOUR))
             following = month_end.astimezone(self.zone)
             period = f"{following.year:04d}-{following.month:02d}"
+
+
+def check_factors(config: Config, bundle: FactorBundle) -> None:
+    """Look up every factor sci.toml relies on before anything runs; a miss names the config key."""
+    for platform in config.platforms:
+        zone_key = f"{platform.key}.{'region' if platform.region else 'location'}"
+        _check(config, zone_key, bundle.grid_intensity, platform.zone)
+        if platform.pue is None and platform.provider is not None:
+            _check(config, f"{platform.key}.region", bundle.pue, platform.provider)
+        for source in platform.sources:
+            model = source.options.get("device_model")
+            if model and "tdp_w" not in source.options:
+                lookup = bundle.gpu_tdp if source.options.get("component") == "gpu" else bundle.cpu_tdp
+                _check(config, f"{source.key}.device_model", lookup, model)
+    for item in config.embodied:
+        if item.total_kgco2e is None:
+            _check(config, f"{item.key}.device_class", bundle.embodied, item.device_class)
+        if item.lifespan_years is None:
+            _check(config, f"{item.key}.device_class", bundle.lifespan, item.device_class)
+
+
+def _check(config: Config, key: str, lookup: Callable[[str], Factor], value: str) -> None:
+    try:
+        lookup(value)
+    except FactorError as exc:
+        raise ConfigError(key, exc.message, hint=exc.hint, path=config.path) from None
 
 
 def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime) -> ComputeResult:
@@ -227,7 +253,7 @@ def _platform(
 
 def _pue(platform: PlatformConfig, bundle: FactorBundle, ledger: _Ledger, notes: list[str]) -> float:
     if platform.pue is not None:
-        factor = _user_factor("pue", platform.name, platform.pue, "ratio", f"sci.toml {platform.key}.pue")
+        factor = _user_factor("pue", platform.name, platform.pue, "ratio")
     elif platform.provider is not None:
         factor = bundle.pue(platform.provider)
     else:
@@ -347,12 +373,10 @@ def _embodied_g(item: EmbodiedConfig, reserved_h: float, *, total_kg: float, lif
 
 
 def _embodied_factor(
-    item: EmbodiedConfig, kind: str, given: float | None, bundle: FactorBundle, ledger: _Ledger
+    item: EmbodiedConfig, kind: str, given: Given | None, bundle: FactorBundle, ledger: _Ledger
 ) -> float:
     if given is not None:
-        unit = "kgCO2e" if kind == "embodied" else "years"
-        key = "total_kgco2e" if kind == "embodied" else "lifespan_years"
-        factor = _user_factor(kind, item.device_class, given, unit, f"sci.toml {item.key}.{key}")
+        factor = _user_factor(kind, item.device_class, given, "kgCO2e" if kind == "embodied" else "years")
     else:
         factor = (
             bundle.embodied(item.device_class) if kind == "embodied" else bundle.lifespan(item.device_class)
@@ -360,8 +384,16 @@ def _embodied_factor(
     return ledger.add(factor, item.platform)
 
 
-def _user_factor(kind: str, key: str, value: float, unit: str, source: str) -> Factor:
-    return Factor(kind=kind, key=key, value=value, unit=unit, source=source, year=None, licence="user input")
+def _user_factor(kind: str, key: str, given: Given, unit: str) -> Factor:
+    return Factor(
+        kind=kind,
+        key=key,
+        value=given.value,
+        unit=unit,
+        source=given.source,
+        year=given.year,
+        licence="user input",
+    )
 
 
 @dataclass

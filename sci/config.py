@@ -28,6 +28,15 @@ RESERVED_MODES = ("window", "runtime")
 
 
 @dataclass(frozen=True, slots=True)
+class Given:
+    """A number given in sci.toml with its origin: ``x = 1.5``, or ``x = { value, source, year }``."""
+
+    value: float
+    source: str  # the user's source text, or "sci.toml <key>"
+    year: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceConfig:
     key: str  # "platforms[0].sources[1]"
     platform: str
@@ -45,7 +54,7 @@ class PlatformConfig:
     name: str
     location: str | None  # ISO 3166 country code
     region: str | None  # "<provider>:<region>"
-    pue: float | None
+    pue: Given | None
     unit: str | None  # the functional unit R, e.g. "pipeline runs"
     sources: tuple[SourceConfig, ...]
 
@@ -64,8 +73,8 @@ class EmbodiedConfig:
     platform: str
     device_class: str
     count: int
-    total_kgco2e: float | None  # TE per device; None: the bundle's default for device_class
-    lifespan_years: float | None  # EL; None: the bundle's default
+    total_kgco2e: Given | None  # TE per device; None: the bundle's default for device_class
+    lifespan_years: Given | None  # EL; None: the bundle's default
     share: float  # RR / ToR
     reserved: str  # "window" (TiR = the window) or "runtime" (TiR = the platform's proxy runtime)
 
@@ -216,7 +225,7 @@ def _platform(t: _Table, default_gap_s: float) -> PlatformConfig:
         name=name,
         location=location.upper() if location else None,
         region=region.lower() if region else None,
-        pue=t.optional_number("pue", minimum=1.0),
+        pue=t.optional_given("pue", minimum=1.0),
         unit=t.optional_string("unit"),
         sources=sources,
     )
@@ -273,8 +282,8 @@ def _embodied(t: _Table, platforms: set[str]) -> EmbodiedConfig:
         platform=t.platform_ref(platforms),
         device_class=t.string("device_class"),
         count=count,
-        total_kgco2e=t.optional_number("total_kgco2e", minimum=0.0),
-        lifespan_years=t.optional_number("lifespan_years", minimum=0.01),
+        total_kgco2e=t.optional_given("total_kgco2e", minimum=0.0),
+        lifespan_years=t.optional_given("lifespan_years", minimum=0.01),
         share=share,
         reserved=reserved,
     )
@@ -302,27 +311,14 @@ def _factor_overrides(t: _Table) -> tuple[FactorOverrideConfig, ...]:
 
 
 def _override(table: _Table, table_name: str, lookup: str) -> FactorOverrideConfig:
-    key = table.child(lookup)
-    value = table.raw[lookup]
-    default_source = f"sci.toml [factors.{table_name}] {lookup}"
-    if isinstance(value, dict):
-        entry = _Table(value, key)
-        entry.only({"value", "source", "year"})
-        year = entry.optional_number("year", minimum=1900, integer=True)
-        return FactorOverrideConfig(
-            key=key,
-            table=table_name,
-            lookup=lookup,
-            value=entry.number("value", minimum=0.0),
-            source=entry.string("source", default=default_source),
-            year=int(year) if year is not None else None,
-        )
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(
-            key, f"expected a number >= 0 or {{ value = ..., source = ..., year = ... }}, got {value!r}"
-        )
+    given = table.given(lookup, minimum=0.0, default_source=f"sci.toml [factors.{table_name}] {lookup}")
     return FactorOverrideConfig(
-        key=key, table=table_name, lookup=lookup, value=float(value), source=default_source, year=None
+        key=table.child(lookup),
+        table=table_name,
+        lookup=lookup,
+        value=given.value,
+        source=given.source,
+        year=given.year,
     )
 
 
@@ -452,6 +448,29 @@ class _Table:
         self, name: str, *, minimum: float | None = None, integer: bool = False
     ) -> float | None:
         return self.number(name, minimum=minimum, integer=integer) if name in self.raw else None
+
+    def given(self, name: str, *, minimum: float, default_source: str | None = None) -> Given:
+        """A number, or a ``{ value, source, year }`` table naming where the number comes from."""
+        value = self.raw.get(name)
+        source = default_source or f"sci.toml {self.child(name)}"
+        if isinstance(value, dict):
+            entry = _Table(value, self.child(name))
+            entry.only({"value", "source", "year"})
+            year = entry.optional_number("year", minimum=1900, integer=True)
+            return Given(
+                value=entry.number("value", minimum=minimum),
+                source=entry.string("source", default=source),
+                year=int(year) if year is not None else None,
+            )
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                self.child(name),
+                f'expected a number or {{ value = ..., source = "...", year = ... }}, got {value!r}',
+            )
+        return Given(value=self.number(name, minimum=minimum), source=source, year=None)
+
+    def optional_given(self, name: str, *, minimum: float) -> Given | None:
+        return self.given(name, minimum=minimum) if name in self.raw else None
 
     def optional_date(self, name: str) -> date | None:
         value = self.raw.get(name)

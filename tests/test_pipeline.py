@@ -312,3 +312,19 @@ def test_every_factor_used_is_listed_with_its_own_source(team: Path) -> None:
     assert any(value == 1000.0 for value, _ in servers)
     (tdp,) = [f for f in result.factors if f.kind == "cpu_tdp"]
     assert (tdp.value, tdp.licence) == (280.0, "user input")
+
+
+def test_an_unknown_factor_is_a_config_error_before_anything_is_stored(
+    team: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (team / "sci.toml").read_text(encoding="utf-8")
+    (team / "sci.toml").write_text(text.replace('"AMD EPYC 7763"', '"AMD EPYC 7764X"'), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["run", str(team)])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith(
+        "[platforms[2].sources[0].device_model]: no CPU TDP for 'AMD EPYC 7764X' in factor bundle 2026.11.1"
+    )
+    assert "'AMD EPYC 7763'" in lines[1]
+    assert '[factors.cpu_tdp_w] "AMD EPYC 7764X"' in lines[1]
+    assert not (team / "sci.duckdb").exists()
