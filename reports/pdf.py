@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from reports.paths import templates_dir
 from sci.errors import SciError
+from sci.files import write_atomically
 
 ALLOWED_PROTOCOLS = frozenset({"data", "file"})
 """What the PDF may load: the embedded chart (data:) and files next to the templates (file:).
@@ -21,7 +20,7 @@ def write_pdf(html: str, target: Path) -> None:
     failure never leaves a half-written PDF (an existing ``target`` is then left as it was).
     """
     target = Path(target)
-    _write_atomically(_render(html, target), target)
+    write_atomically(target, _render(html, target))
 
 
 def _render(html: str, target: Path) -> bytes:
@@ -41,20 +40,3 @@ def _render(html: str, target: Path) -> bytes:
             f"only {' and '.join(sorted(ALLOWED_PROTOCOLS))} URLs are allowed",
         ) from exc
     return data
-
-
-def _write_atomically(data: bytes, target: Path) -> None:
-    # A unique name in the target's directory (so the rename is atomic), created with open(..., "xb")
-    # rather than mkstemp so the PDF gets the usual permissions from the umask, not 0600.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("xb") as stream:
-            stream.write(data)
-        temporary.replace(target)
-    except OSError as exc:
-        raise SciError(
-            f"cannot write the PDF report to {target}: {exc.strerror or exc}",
-            hint="check that the output directory exists, is writable and has free space",
-        ) from exc
-    finally:
-        temporary.unlink(missing_ok=True)

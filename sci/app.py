@@ -5,8 +5,6 @@ This is the one layer that ties collectors, store, engine and reports together.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from sci.compute import check_factors, compute
 from sci.config import Config
 from sci.errors import SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
+from sci.files import write_atomically
 from sci.ingest import FileOutcome, Observer, ingest, plan, prune
 from sci.results import ComputeResult
 from sci.store import Store
@@ -78,7 +77,7 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_html(result, generated_at=generated_at or datetime.now(UTC))
     html_path = out_dir / "report.html"
-    _write_atomically(html_path, html)
+    write_atomically(html_path, html.encode("utf-8"))
     pdf_path = None
     if pdf:
         from reports.pdf import write_pdf
@@ -86,14 +85,3 @@ def write_report(
         pdf_path = out_dir / "report.pdf"
         write_pdf(html, pdf_path)
     return ReportFiles(html=html_path, pdf=pdf_path)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

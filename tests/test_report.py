@@ -591,7 +591,7 @@ def test_pdf_with_a_closed_port_fails_and_leaves_the_old_pdf(tmp_path: Path, rep
 
 
 def test_pdf_into_a_missing_directory_is_a_sci_error(tmp_path: Path) -> None:
-    with pytest.raises(SciError, match="cannot write the PDF report") as raised:
+    with pytest.raises(SciError, match="cannot write .*report.pdf") as raised:
         write_pdf("<p>x</p>", tmp_path / "missing" / "report.pdf")
     assert "directory exists" in raised.value.hint
 
@@ -639,3 +639,16 @@ def test_pie_labels_are_text_not_mathtext() -> None:
 def test_pie_needs_one_value_per_label() -> None:
     with pytest.raises(ValueError, match="2 labels for 1 values"):
         pie_chart_svg(["a", "b"], [1.0], title="t")
+
+
+def test_the_html_report_gets_ordinary_file_permissions(tmp_path: Path) -> None:
+    # Review finding: report.html was written with mkstemp's 0600, unreadable for the rest of the team.
+    from sci.app import write_report
+
+    result = ComputeResult.from_json(FIXTURE.read_text(encoding="utf-8"))
+    old = os.umask(0o022)
+    try:
+        written = write_report(result, tmp_path, pdf=False)
+    finally:
+        os.umask(old)
+    assert written.html.stat().st_mode & 0o777 == 0o644
