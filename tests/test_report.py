@@ -591,7 +591,7 @@ def test_pdf_with_a_closed_port_fails_and_leaves_the_old_pdf(tmp_path: Path, rep
 
 
 def test_pdf_into_a_missing_directory_is_a_sci_error(tmp_path: Path) -> None:
-    with pytest.raises(SciError, match="cannot write .*report.pdf") as raised:
+    with pytest.raises(SciError, match=r"cannot write .*report\.pdf") as raised:
         write_pdf("<p>x</p>", tmp_path / "missing" / "report.pdf")
     assert "directory exists" in raised.value.hint
 
