@@ -47,8 +47,7 @@ MAX_WORKING_TERMS: Final = 3  # more embodied lines than this are summed in the 
 METHODOLOGY: Final = (
     "SCI = (E \u00d7 I + M) / R (ISO/IEC 21031:2024), per platform, in gCO2e per unit of the platform's "
     "functional unit R.",
-    "E = IT energy \u00d7 PUE: PUE is applied exactly once, to device (IT) energy only. Figures from tools "
-    "that had already applied a PUE are divided back to device energy first.",
+    "E = IT energy \u00d7 PUE: PUE is applied exactly once, to device (IT) energy only.",
     "I is the location-based grid intensity (gCO2e/kWh) of where the energy was used; no market-based "
     "instruments (certificates, PPAs) are applied.",
     "M = TE \u00d7 (TiR / EL) \u00d7 (RR / ToR): the embodied emissions TE of each device, times the "
@@ -246,12 +245,12 @@ def _sci(sci_g: float | None, functional_units: float | None, unit: str | None) 
         "value": None,
         "text": "undefined",
         "unit": SCI_UNIT,
-        "undefined_reason": _undefined_reason(functional_units, unit),
+        "undefined_reason": _undefined_reason(functional_units),
     }
 
 
-def _undefined_reason(functional_units: float | None, unit: str | None) -> str:
-    if functional_units is None or unit is None:
+def _undefined_reason(functional_units: float | None) -> str:
+    if functional_units is None:
         return R_NOT_DECLARED
     if functional_units == 0:
         return R_ZERO
@@ -385,7 +384,7 @@ def _embodied_term(line: EmbodiedLine) -> str:
 def _sci_step(p: PlatformResult) -> dict[str, str]:
     provider = " + P" if p.provider_carbon_g != 0 else ""
     if p.sci_g_per_unit is None:
-        reason = _undefined_reason(p.functional_units, p.unit)
+        reason = _undefined_reason(p.functional_units)
         return _step("SCI", f"(E\u00b7I{provider} + M) / R", "", f"undefined ({reason})")
     with_r = [x for x in p.periods if x.functional_units is not None]
     carbon_kg = sum(x.carbon_g for x in with_r) / G_PER_KG

@@ -144,7 +144,7 @@ def _print_result(result: ComputeResult) -> None:
     click.echo(f"  {'platform':<16} {'kgCO2e':>10} {'kgCO2e/yr':>11}  SCI")
     for p in result.platforms:
         if p.sci_g_per_unit is None:
-            sci = "undefined (no R declared)"
+            sci = "undefined (R not declared)" if p.functional_units is None else "undefined (R = 0)"
         else:
             sci = f"{p.sci_g_per_unit:,.2f} gCO2e / {p.unit or 'unit'}"
         window_kg, annual_kg = p.carbon_g / 1000, p.annual_carbon_g / 1000

@@ -18,7 +18,7 @@ from sci.errors import ConfigError, FactorError, SciError
 from sci.factors import Factor, FactorBundle
 from sci.model import Tier
 from sci.results import ComputeResult, EmbodiedLine, FactorUse, PlatformResult, QualityRow, SourceFile
-from sci.store import Store, aware_utc
+from sci.store import Store, aware_utc, naive_utc
 from sci.units import G_PER_KG, HOURS_PER_YEAR, S_PER_DAY, S_PER_HOUR
 
 MAX_LINE_RANGES = 8
@@ -106,8 +106,8 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
     names = [p.name for p in config.platforms]
     window = _window(config, store, names)
     params: dict[str, Any] = {
-        "start_utc": _naive(window.start),
-        "end_utc": _naive(window.end),
+        "start_utc": naive_utc(window.start),
+        "end_utc": naive_utc(window.end),
         "platforms": names,
     }
     _refuse_overlaps(store.query("overlapping_files", **params))
@@ -115,7 +115,13 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
     proxies = _group(store.query("proxy_runtime_groups", **params, tz=window.zone.key))
     coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
     ledger = _Ledger()
-    notes: list[str] = [_boundary_note(row) for row in store.query("components_by_platform", **params)]
+    order = {name: i for i, name in enumerate(names)}
+    boundary = sorted(store.query("components_by_platform", **params), key=lambda r: order[r["platform"]])
+    notes: list[str] = [_boundary_note(row) for row in boundary]
+    notes += [
+        f"{row['platform']}: {row['records']:,} stored records start outside the window and are not counted."
+        for row in sorted(store.query("records_outside_window", **params), key=lambda r: order[r["platform"]])
+    ]
     if window.inferred:
         notes.append(
             f"Window inferred from the data: whole days ({window.zone.key}) from the first to the last "
@@ -488,7 +494,3 @@ def _files(rows: list[dict[str, Any]]) -> list[SourceFile]:
         )
         for row in rows
     ]
-
-
-def _naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)

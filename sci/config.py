@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from collectors.base import DEFAULT_MAX_GAP_S
 from sci.errors import ConfigError, SciError
 
 CONFIG_NAME = "sci.toml"
 DEFAULT_STORE = "sci.duckdb"
 DEFAULT_OUTPUT_DIR = "out"
-DEFAULT_MAX_GAP_S = 60.0
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SOURCE_KEYS = frozenset({"collector", "paths", "device", "timezone", "max_gap_s"})
 RESERVED_MODES = ("window", "runtime")
@@ -115,9 +115,6 @@ class Config:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
-
-    def platform(self, name: str) -> PlatformConfig:
-        return next(p for p in self.platforms if p.name == name)
 
 
 def find_config(target: Path) -> Path:

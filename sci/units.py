@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Final
 
 J_PER_KWH: Final = 3_600_000.0
-J_PER_WH: Final = 3_600.0
-MJ_PER_J: Final = 1_000.0  # millijoules in one joule
 MS_PER_S: Final = 1_000.0
 MW_PER_W: Final = 1_000.0  # milliwatts in one watt
 G_PER_KG: Final = 1_000.0
@@ -16,12 +14,3 @@ S_PER_DAY: Final = 86_400.0
 HOURS_PER_YEAR: Final = 8_760.0  # 365 days: the SCI guide's year
 HOURS_PER_MONTH: Final = HOURS_PER_YEAR / 12  # 730 h: the SCI guide's month
 DAYS_PER_YEAR: Final = 365.0
-
-
-def energy_kwh_from_power(*, power_w: float, duration_s: float) -> float:
-    """Energy of a constant ``power_w`` held for ``duration_s``."""
-    return power_w * duration_s / J_PER_KWH
-
-
-def energy_kwh_from_joules(energy_j: float) -> float:
-    return energy_j / J_PER_KWH

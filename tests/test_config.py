@@ -32,11 +32,12 @@ def error_for(raw: dict[str, Any]) -> ConfigError:
 def test_the_example_config_loads() -> None:
     config = load_config(EXAMPLE)
     assert [p.name for p in config.platforms] == ["laptops", "gpu-servers", "ci"]
-    gpu = config.platform("gpu-servers").sources[0]
+    platforms = {p.name: p for p in config.platforms}
+    gpu = platforms["gpu-servers"].sources[0]
     assert gpu.timezone is not None
     assert gpu.timezone.key == "Europe/Berlin"
     assert gpu.max_gap_s == 900
-    ci = config.platform("ci")
+    ci = platforms["ci"]
     assert ci.provider == "azure"
     assert ci.sources[0].options["vcpus"] == 4
     assert ci.sources[0].options["utilisation_pct"] == 50.0

@@ -328,3 +328,18 @@ def test_an_unknown_factor_is_a_config_error_before_anything_is_stored(
     assert "'AMD EPYC 7763'" in lines[1]
     assert '[factors.cpu_tdp_w] "AMD EPYC 7764X"' in lines[1]
     assert not (team / "sci.duckdb").exists()
+
+
+def test_a_partial_window_says_what_it_left_out(team: Path) -> None:
+    text = (team / "sci.toml").read_text(encoding="utf-8")
+    text = text.replace('month = "2026-10"           #', "start = 2026-10-01\nend = 2026-10-15  #")
+    (team / "sci.toml").write_text(text, encoding="utf-8")
+    config = config_of(team)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    assert result.window_days == 14
+    notes = "\n".join(result.notes)
+    for platform in ("laptops", "gpu-servers", "ci"):
+        assert f"{platform}: " in notes
+        assert "stored records start outside the window and are not counted" in notes
+        assert f"{platform}: R is declared for all of 2026-10, but the window covers only part of it" in notes

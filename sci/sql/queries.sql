@@ -167,3 +167,10 @@ SELECT h.platform, fa.path AS path_a, fb.path AS path_b,
 FROM hits h JOIN files fa ON fa.file_id = h.file_a JOIN files fb ON fb.file_id = h.file_b
 GROUP BY ALL
 ORDER BY ALL;
+
+-- name: records_outside_window
+SELECT platform, count(*) AS records
+FROM samples
+WHERE list_contains($platforms, platform) AND (start_utc < $start_utc OR start_utc >= $end_utc)
+GROUP BY ALL
+ORDER BY ALL;
