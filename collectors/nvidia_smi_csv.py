@@ -563,10 +563,14 @@ class _Parser:
                 closed = series.note(IssueKind.GAP, Action.NOT_BRIDGED, gap_detail, number, seconds=step_s)
             elif power is None:
                 series.anchor = utc
-                closed = series.note(IssueKind.MISSING_VALUE, Action.DROPPED, missing_detail, number)
+                closed = series.note(
+                    IssueKind.MISSING_VALUE, Action.DROPPED, missing_detail, number, seconds=step_s
+                )
             elif power < 0.0:
                 series.anchor = utc
-                closed = series.note(IssueKind.NEGATIVE_VALUE, Action.DROPPED, negative_detail, number)
+                closed = series.note(
+                    IssueKind.NEGATIVE_VALUE, Action.DROPPED, negative_detail, number, seconds=step_s
+                )
             else:
                 series.anchor = utc
                 energy_kwh = power * step_s / J_PER_KWH

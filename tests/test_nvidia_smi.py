@@ -263,6 +263,10 @@ def test_missing_values_are_dropped_never_zero() -> None:
     missing_lines = frozenset({13, 15, 17, 19, 21, 26, 28, 32})
     assert not missing_lines & {r.line for r in records}
     assert len(records) == 40 - 2 - len(missing_lines)
+    # The dropped intervals are device time not covered: each one is its step (about 1 s at -l 1).
+    for issue in missing:
+        assert issue.seconds is not None
+        assert issue.seconds == pytest.approx(issue.rows * 1.0, abs=0.05 * issue.rows)
     # The anchor moved on at each missing row: line 23 covers only the time since line 21.
     after = next(r for r in records if r.line == 23)
     assert after.duration_s == pytest.approx(1.004)
