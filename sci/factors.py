@@ -484,12 +484,16 @@ class FactorBundle:
 
     def _factor(self, kind: str, key: str, value: str, row: Row) -> Factor:
         year = row.get("year", "")
+        note = row.get("year_note", "")
+        source = row["source"]
+        if not year and note and note not in source:
+            source = f"{source} ({note})"  # a missing year is said, never left blank
         return Factor(
             kind=kind,
             key=key,
             value=float(value),
             unit=_UNITS[kind],
-            source=row["source"],
+            source=source,
             year=int(year) if year else None,
             licence=row["licence"],
         )
