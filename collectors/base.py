@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from sci.errors import CollectorError
-from sci.model import Item
+from sci.model import Action, IssueKind, Item, QualityIssue
 
 DEFAULT_MAX_GAP_S = 60.0
 GZIP_MAGIC = b"\x1f\x8b"
@@ -80,6 +80,19 @@ def numbered_lines(ctx: SourceContext) -> Iterator[Iterator[tuple[int, str, bool
     """
     with ctx.open_binary() as stream:
         yield _decoded(ctx, stream)
+
+
+def cut_last_line(ctx: SourceContext, line: int) -> QualityIssue:
+    """The issue for a last line without a line end: a log cut off mid-write; its values may be cut short."""
+    return QualityIssue(
+        kind=IssueKind.TRUNCATED,
+        action=Action.DROPPED,
+        line_start=line,
+        line_end=line,
+        rows=1,
+        detail="the last line has no line end (the log was cut off mid-write): it is not read",
+        device=ctx.device,
+    )
 
 
 def _decoded(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, str, bool]]:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe
-from collectors.base import SourceContext, numbered_lines
+from collectors.base import SourceContext, cut_last_line, numbered_lines
 from sci.errors import CollectorError
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
@@ -447,15 +447,7 @@ class _Parser:
         return self._named(f"{self.ctx.device}/{name}", model)
 
     def _truncated(self, line: int) -> QualityIssue:
-        return QualityIssue(
-            kind=IssueKind.TRUNCATED,
-            action=Action.DROPPED,
-            line_start=line,
-            line_end=line,
-            rows=1,
-            detail="the last line has no line end (the log was cut off mid-write): it is not read",
-            device=self.ctx.device,
-        )
+        return cut_last_line(self.ctx, line)
 
     def run(self) -> Iterator[Item]:
         with numbered_lines(self.ctx) as lines:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe, resolve
-from collectors.base import SourceContext, numbered_lines
+from collectors.base import SourceContext, cut_last_line, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 
 METHOD = "tdp-proxy/runtime-csv"
@@ -366,15 +366,7 @@ class _Parser:
             if not text.strip() or text.lstrip().startswith("#"):
                 continue
             if not ended:
-                yield QualityIssue(
-                    kind=IssueKind.TRUNCATED,
-                    action=Action.DROPPED,
-                    line_start=number,
-                    line_end=number,
-                    rows=1,
-                    detail="the last line has no line end (the log was cut off mid-write): it is not read",
-                    device=ctx.device,
-                )
+                yield cut_last_line(ctx, number)
                 break
             cells = self._cells(text, number)
             if header is not None and text == header.text:  # a repeated header: logs appended
