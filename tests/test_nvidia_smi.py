@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import math
 import tempfile
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import file_bytes
 
 from collectors.base import SourceContext
 from collectors.nvidia_smi_csv import NvidiaSmiCsv, read_number
@@ -547,16 +547,8 @@ def _parse_bytes(data: bytes, **kw: Any) -> list[Record | QualityIssue]:
             return []
 
 
-# Any bytes, including ones that look gzip-compressed (they go through SourceContext's gzip reader).
-any_bytes = st.one_of(
-    st.binary(max_size=600),
-    st.binary(max_size=200).map(lambda data: b"\x1f\x8b" + data),
-    st.binary(max_size=300).map(gzip.compress),
-)
-
-
 @settings(max_examples=300)
-@given(data=any_bytes)
+@given(data=file_bytes(max_size=600))
 def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
     _parse_bytes(data)
     _parse_bytes(data, options={"columns": ["timestamp", "index", "power.draw"]})

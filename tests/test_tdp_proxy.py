@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import file_bytes
 
 from collectors.base import SourceContext
 from collectors.tdp_proxy import METHOD, TdpProxy
@@ -306,16 +306,8 @@ def _parse_bytes(data: bytes, **kw: Any) -> list[Record | QualityIssue]:
             return []
 
 
-# Any bytes, including ones that look gzip-compressed (they go through SourceContext's gzip reader).
-any_bytes = st.one_of(
-    st.binary(max_size=500),
-    st.binary(max_size=200).map(lambda data: b"\x1f\x8b" + data),
-    st.binary(max_size=300).map(gzip.compress),
-)
-
-
 @settings(max_examples=300)
-@given(data=any_bytes)
+@given(data=file_bytes(max_size=500))
 def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
     _parse_bytes(data)
     _parse_bytes(data, timezone=BERLIN, options={"utilisation_pct": 50.0, "tdp_w": 100.0})
