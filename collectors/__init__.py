@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 
-from collectors.base import Collector
-from sci.errors import SciError
+from collectors.base import Collector, head_bytes
+from sci.errors import CollectorError, SciError
 
 ENTRY_POINT_GROUP = "sci_report.collectors"
 
@@ -45,3 +46,22 @@ def load(name: str) -> type[Collector]:
     module_name, _, attr = target.partition(":")
     cls: type[Collector] = getattr(importlib.import_module(module_name), attr)
     return cls
+
+
+def detect(path: Path) -> str:
+    """The name of the collector whose format ``path`` is in, recognised from its content.
+
+    Collectors are asked in ``BUILTIN`` order, then third-party ones by name: put a more specific format
+    before a more general one. No match is a ``CollectorError`` naming the file and the known formats.
+    """
+    head = head_bytes(path)
+    for name in [n for n, _ in BUILTIN] + [n for n in names() if n not in dict(BUILTIN)]:
+        if load(name).sniff(head):
+            return name
+    raise CollectorError(
+        path,
+        None,
+        "unrecognised format: no collector knows this file's content",
+        hint=f"name the format with --format (one of: {', '.join(names())}), or check that this is a "
+        "power log or export sci-report reads (see docs/formats/)",
+    )

@@ -66,7 +66,36 @@ class Collector(Protocol):
     OPTIONS: ClassVar[Mapping[str, tuple[type, str]]]
     needs_timezone: ClassVar[bool]  # True when the format's timestamps are local time without offset
 
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        """Whether ``head`` (the first ``SNIFF_BYTES`` of the file, decompressed) is in this format.
+
+        Used by auto-detection (``collector = "auto"``, ``sci-report ingest PATH``): answer from content
+        only, cheaply, and never raise. Be specific: a CSV collector checks its header's column names.
+        """
+        ...
+
     def parse(self, ctx: SourceContext) -> Iterator[Item]: ...
+
+
+SNIFF_BYTES = 64 * 1024
+"""How much of a file (decompressed) auto-detection shows each collector's ``sniff``."""
+
+
+def head_bytes(path: Path, size: int = SNIFF_BYTES) -> bytes:
+    """The first ``size`` bytes of ``path``, decompressed when it is gzip; a damaged stream gives less."""
+    ctx = SourceContext(path=path, device="")
+    try:
+        with ctx.open_binary() as stream:
+            return stream.read(size)
+    except (OSError, EOFError, zlib.error):
+        with path.open("rb") as raw:
+            return raw.read(size)
+
+
+def head_text(head: bytes) -> str:
+    """``head`` as text for sniffing: UTF-8 (BOM dropped), undecodable bytes replaced."""
+    return head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
 
 
 @contextmanager

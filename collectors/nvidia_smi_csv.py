@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe
-from collectors.base import SourceContext, cut_last_line, numbered_lines
+from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.errors import CollectorError
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
@@ -241,6 +241,16 @@ class NvidiaSmiCsv:
     name: ClassVar[str] = "nvidia-smi"
     version: ClassVar[str] = "1"
     needs_timezone: ClassVar[bool] = True
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        """A ``--query-gpu`` CSV header naming timestamp and a power field."""
+        for line in head_text(head).splitlines()[:5]:
+            fields = [field_name(cell) for cell in line.split(",")]
+            if "timestamp" in fields and any(f in POWER_FIELDS for f in fields):
+                return True
+        return False
+
     OPTIONS: ClassVar[Mapping[str, tuple[type, str]]] = {
         "columns": (
             list,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Final
 
-from collectors.base import SourceContext, numbered_lines
+from collectors.base import SourceContext, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH, MS_PER_S, MW_PER_W
 
@@ -101,6 +101,13 @@ class PowermetricsText:
     version: ClassVar[str] = "1"
     OPTIONS: ClassVar[Mapping[str, tuple[type, str]]] = {}
     needs_timezone: ClassVar[bool] = False  # every sample header carries its own UTC offset
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        text = head_text(head)
+        return "*** Sampled system activity (" in text or (
+            text.startswith("Machine model:") and "Boot time:" in text
+        )
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         state = _State(ctx)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe, resolve
-from collectors.base import SourceContext, cut_last_line, numbered_lines
+from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 
 METHOD = "tdp-proxy/runtime-csv"
@@ -57,6 +57,16 @@ class TdpProxy:
     name: ClassVar[str] = "tdp-proxy"
     version: ClassVar[str] = "1"
     needs_timezone: ClassVar[bool] = False  # times with an offset need none; naive times use ``timezone``
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        """A CSV whose first non-comment line is a header naming start, and end or duration_s."""
+        for line in head_text(head).splitlines():
+            if line.strip() and not line.startswith("#"):
+                cells = next(csv.reader([line]), [])
+                return _looks_like_header(cells)
+        return False
+
     OPTIONS: ClassVar[Mapping[str, tuple[type, str]]] = {
         "utilisation_pct": (float, "average CPU/GPU utilisation in % (0-100) for rows without one"),
         "device_model": (str, "CPU or GPU model for rows without one, looked up in the TDP tables"),

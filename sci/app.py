@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sci.compute import check_factors, compute
 from sci.config import Config
 from sci.errors import SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
 from sci.files import write_atomically
-from sci.ingest import FileOutcome, Observer, ingest, plan, prune
+from sci.ingest import FileOutcome, Observer, ingest, plan, plan_paths, prune
 from sci.results import ComputeResult
 from sci.store import Store
 
@@ -46,8 +47,34 @@ def run_ingest(
     files = plan(config, only)
     platforms = [p.name for p in config.platforms]
     with Store(config.store_path) as store:
-        removed = [] if only else prune(store, files)
+        removed = [] if only else prune(store, files, platforms)
         return ingest(store, files, platforms=platforms, observer=observer) + removed
+
+
+def run_ingest_paths(
+    config: Config,
+    paths: Sequence[Path],
+    *,
+    platform: str,
+    collector: str | None = None,
+    timezone: ZoneInfo | None = None,
+    device: str = "{stem}",
+    observer: Observer | None = None,
+) -> list[FileOutcome]:
+    """Ingest files sci.toml does not name into ``platform``, each in ``collector``'s format or in the one
+    recognised from its content. They stay in the store until ``forget`` (a full ingest keeps them)."""
+    factor_bundle(config)
+    files = plan_paths(
+        config, paths, platform=platform, collector=collector, timezone=timezone, device=device
+    )
+    with Store(config.store_path) as store:
+        return ingest(store, files, platforms=[p.name for p in config.platforms], observer=observer)
+
+
+def forget(config: Config, paths: Sequence[str]) -> list[str]:
+    """Remove files (as the store names them) and everything ingested from them; the names removed."""
+    with Store(config.store_path) as store:
+        return [name for name in paths if store.remove_file(name)]
 
 
 def run_compute(config: Config, *, now: datetime | None = None) -> ComputeResult:

@@ -18,6 +18,8 @@ from sci import __version__
 from sci.errors import SciError
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from sci.app import ReportFiles
     from sci.config import Config
     from sci.ingest import FileOutcome, PlannedFile
@@ -65,14 +67,82 @@ def init(path: Path, force: bool) -> None:
 @cli.command()
 @config_option
 @store_option
+@click.option("--platform", default=None, help="Platform for PATHS that sci.toml does not name.")
+@click.option("--format", "collector", default=None, help="Collector for such PATHS (default: recognised).")
+@click.option("--timezone", default=None, help="Zone of local-time logs among such PATHS (IANA name).")
+@click.option("--device", default="{stem}", show_default=True, help="Device name (or {stem}/{parent}).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def ingest(config_path: Path, store: Path | None, paths: tuple[Path, ...]) -> None:
-    """Load the files sci.toml names (or only PATHS) into the store."""
+def ingest(  # noqa: PLR0917 - click passes every option by position
+    config_path: Path,
+    store: Path | None,
+    platform: str | None,
+    collector: str | None,
+    timezone: str | None,
+    device: str,
+    paths: tuple[Path, ...],
+) -> None:
+    """Load the files sci.toml names (or only PATHS) into the store.
+
+    PATHS that sci.toml does not name go to --platform, each read by --format or by the collector that
+    recognises its content; a full ingest keeps them until `sci-report forget`.
+    """
     from sci import app
 
     config = _config(config_path, store)
-    outcomes = app.run_ingest(config, paths, _ProgressObserver())
+    if platform is None and collector is None and timezone is None:
+        outcomes = app.run_ingest(config, paths, _ProgressObserver())
+    else:
+        if not paths:
+            raise SciError(
+                "--platform, --format and --timezone are for PATHS", hint="name the files to ingest"
+            )
+        outcomes = app.run_ingest_paths(
+            config,
+            paths,
+            platform=platform or _sole_platform(config),
+            collector=collector,
+            timezone=_zone_option(timezone),
+            device=device,
+            observer=_ProgressObserver(),
+        )
     _print_ingest(outcomes)
+
+
+@cli.command()
+@config_option
+@store_option
+@click.argument("names", nargs=-1, required=True)
+def forget(config_path: Path, store: Path | None, names: tuple[str, ...]) -> None:
+    """Remove stored files (by the name `ingest` printed) and everything ingested from them."""
+    from sci import app
+
+    removed = app.forget(_config(config_path, store), names)
+    missing = sorted(set(names) - set(removed))
+    click.echo(
+        f"forget: {len(removed)} files removed" + (f"; not stored: {', '.join(missing)}" if missing else "")
+    )
+
+
+def _sole_platform(config: Config) -> str:
+    if len(config.platforms) == 1:
+        return config.platforms[0].name
+    raise SciError(
+        "these files are not named by sci.toml: say which platform they belong to",
+        hint=f"add --platform, one of: {', '.join(p.name for p in config.platforms)}",
+    )
+
+
+def _zone_option(name: str | None) -> ZoneInfo | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SciError(
+            f"unknown time zone {name!r} (--timezone)", hint='use an IANA name, e.g. "Europe/Berlin"'
+        ) from None
 
 
 @cli.command()

@@ -177,7 +177,10 @@ def _platform(
     by_tier: dict[str, float] = defaultdict(float)
     it_kwh: dict[str, float] = defaultdict(float)
     provider_g: dict[str, float] = defaultdict(float)
+    market_g = reported_g = 0.0
     for row in energy:
+        market_g += float(row["market_carbon_g"] or 0.0)
+        reported_g += float(row["reported_carbon_g"] or 0.0)
         kwh = float(row["energy_kwh"] or 0.0)
         by_tier[row["tier"]] += kwh
         it_kwh[row["period"]] += kwh
@@ -254,6 +257,8 @@ def _platform(
         observed_device_hours=float(coverage["device_hours"]) if coverage else 0.0,
         embodied_lines=tuple(s.line(name) for s in lines.values()),
         periods_without_r=without_r,
+        provider_market_carbon_g=market_g,
+        tool_reported_carbon_g=reported_g,
     )
 
 

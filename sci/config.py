@@ -24,6 +24,19 @@ DEFAULT_STORE = "sci.duckdb"
 DEFAULT_OUTPUT_DIR = "out"
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SOURCE_KEYS = frozenset({"collector", "paths", "device", "timezone", "max_gap_s"})
+AUTO_COLLECTOR = "auto"  # collector = "auto": each file's format is recognised from its content
+DEFAULT_MAX_POWER_W: Mapping[str, float] = {
+    # Ceilings per component and record, in W: above them a reading is a glitch (65,535 W, counter
+    # garbage), not a plausible load. Generous on purpose: one record may cover a whole node (CodeCarbon's
+    # gpu_energy covers all its GPUs). Override with [defaults.max_power_w].
+    "cpu": 2_000.0,
+    "gpu": 10_000.0,
+    "ane": 200.0,
+    "dram": 1_000.0,
+    "package": 2_000.0,
+    "soc-other": 1_000.0,
+    "system": 20_000.0,
+}
 RESERVED_MODES = ("window", "runtime")
 
 
@@ -46,6 +59,12 @@ class SourceConfig:
     timezone: ZoneInfo | None
     max_gap_s: float
     options: Mapping[str, Any]
+    max_power_w: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MAX_POWER_W))
+
+    @property
+    def auto(self) -> bool:
+        """Whether each file's collector is recognised from its content (``collector = "auto"``)."""
+        return self.collector == AUTO_COLLECTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +130,7 @@ class Config:
     embodied: tuple[EmbodiedConfig, ...] = ()
     functional_units: tuple[FunctionalUnitConfig, ...] = ()
     factor_overrides: tuple[FactorOverrideConfig, ...] = field(default=())
+    max_power_w: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MAX_POWER_W))
 
     @property
     def base_dir(self) -> Path:
@@ -155,13 +175,14 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
     project.only({"name", "store", "output_dir"})
     base = path.parent
     defaults = v.table("defaults")
-    defaults.only({"max_gap_s"})
+    defaults.only({"max_gap_s", "max_power_w"})
     max_gap_s = defaults.number("max_gap_s", default=DEFAULT_MAX_GAP_S, minimum=0.001)
+    ceilings = _max_power_w(defaults.table("max_power_w"))
     window = v.table("window")
     zone_name = window.optional_string("timezone")
     window_zone = _zone(zone_name, window.child("timezone")) if zone_name else ZoneInfo("UTC")
     window_start, window_end = _window(window, window_zone)
-    platforms = tuple(_platform(t, max_gap_s) for t in v.tables("platforms", required=True))
+    platforms = tuple(_platform(t, max_gap_s, ceilings) for t in v.tables("platforms", required=True))
     _unique([p.name for p in platforms], "platforms", "name")
     names = {p.name for p in platforms}
     embodied = tuple(_embodied(t, names) for t in v.tables("embodied"))
@@ -177,6 +198,7 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
         window_end=window_end,
         window_zone=window_zone,
         max_gap_s=max_gap_s,
+        max_power_w=ceilings,
         platforms=platforms,
         embodied=embodied,
         functional_units=units,
@@ -202,7 +224,13 @@ def _window(t: _Table, zone: ZoneInfo) -> tuple[datetime | None, datetime | None
     return _midnight(start_day, zone), _midnight(end_day, zone)
 
 
-def _platform(t: _Table, default_gap_s: float) -> PlatformConfig:
+def _max_power_w(t: _Table) -> dict[str, float]:
+    """``[defaults.max_power_w]``: per-component ceilings (W) over the defaults."""
+    t.only(set(DEFAULT_MAX_POWER_W))
+    return {k: t.number(k, minimum=0.001) if t.has(k) else v for k, v in DEFAULT_MAX_POWER_W.items()}
+
+
+def _platform(t: _Table, default_gap_s: float, ceilings: Mapping[str, float]) -> PlatformConfig:
     t.only({"name", "location", "region", "pue", "unit", "sources"})
     name = t.string("name")
     location, region = t.optional_string("location"), t.optional_string("region")
@@ -216,7 +244,7 @@ def _platform(t: _Table, default_gap_s: float) -> PlatformConfig:
         raise ConfigError(
             t.child("region"), f"{region!r} is not <provider>:<region>", hint='e.g. "gcp:europe-west3"'
         )
-    sources = tuple(_source(s, name, default_gap_s) for s in t.tables("sources"))
+    sources = tuple(_source(s, name, default_gap_s, ceilings) for s in t.tables("sources"))
     return PlatformConfig(
         key=t.key,
         name=name,
@@ -228,18 +256,25 @@ def _platform(t: _Table, default_gap_s: float) -> PlatformConfig:
     )
 
 
-def _source(t: _Table, platform: str, default_gap_s: float) -> SourceConfig:
+def _source(t: _Table, platform: str, default_gap_s: float, ceilings: Mapping[str, float]) -> SourceConfig:
     import collectors
 
     name = t.string("collector")
-    try:
-        cls = collectors.load(name)
-    except SciError as exc:
-        raise ConfigError(t.child("collector"), exc.message, hint=exc.hint) from None
-    t.only(SOURCE_KEYS | set(cls.OPTIONS))
-    options = {key: t.typed(key, kind) for key, (kind, _) in cls.OPTIONS.items() if t.has(key)}
+    if name == AUTO_COLLECTOR:
+        t.only(SOURCE_KEYS)  # options belong to one format: name the collector to give them
+        options: dict[str, Any] = {}
+        needs_timezone = False  # checked per file, once its format is known
+    else:
+        try:
+            cls = collectors.load(name)
+        except SciError as exc:
+            hint = f'{exc.hint}, or "{AUTO_COLLECTOR}" to recognise each file from its content'
+            raise ConfigError(t.child("collector"), exc.message, hint=hint) from None
+        t.only(SOURCE_KEYS | set(cls.OPTIONS))
+        options = {key: t.typed(key, kind) for key, (kind, _) in cls.OPTIONS.items() if t.has(key)}
+        needs_timezone = cls.needs_timezone
     zone = t.optional_string("timezone")
-    if cls.needs_timezone and zone is None:
+    if needs_timezone and zone is None:
         raise ConfigError(
             t.child("timezone"),
             f"{name} logs carry local time without a zone",
@@ -254,6 +289,7 @@ def _source(t: _Table, platform: str, default_gap_s: float) -> SourceConfig:
         timezone=_zone(zone, t.child("timezone")) if zone else None,
         max_gap_s=t.number("max_gap_s", default=default_gap_s, minimum=0.001),
         options=options,
+        max_power_w=ceilings,
     )
 
 

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import collectors
 from collectors.base import SourceContext, numbered_lines
-from sci.config import Config, SourceConfig
+from sci.config import AUTO_COLLECTOR, Config, SourceConfig
 from sci.errors import ConfigError, SciError
 from sci.model import Action, IssueKind, QualityIssue
+from sci.screen import screened
 from sci.store import FileMeta, Store, StoredFile
 
 HASH_CHUNK_BYTES = 1 << 20
@@ -37,12 +39,18 @@ class Outcome(StrEnum):
     REMOVED = "removed"
 
 
+CLI_SOURCE_KEY = "cli"
+"""The source key of files ingested by path (``sci-report ingest --platform P FILE``, ``measure``): sci.toml
+does not name them, so a full ingest keeps them (``sci-report forget FILE`` removes one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedFile:
     source: SourceConfig
     path: Path  # absolute
     name: str  # how the store names it: relative to the config's folder when inside it
     device: str
+    collector: str  # the source's collector, or the one recognised from the content (collector = "auto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +82,7 @@ def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
                         f"{path} is also named by {planned[path].source.key}: it would be counted twice",
                         hint="make the globs of the two sources disjoint",
                     )
-                planned[path] = PlannedFile(
-                    source=source,
-                    path=path,
-                    name=_store_name(config.base_dir, path),
-                    device=_device(source, path),
-                )
+                planned[path] = _planned(config.base_dir, source, path)
     if not only:
         return sorted(planned.values(), key=lambda p: p.name)
     chosen = []
@@ -91,6 +94,46 @@ def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
                 hint="add it (or a glob matching it) to a source's paths in sci.toml",
             )
         chosen.append(planned[resolved])
+    return chosen
+
+
+def plan_paths(
+    config: Config,
+    paths: Sequence[Path],
+    *,
+    platform: str,
+    collector: str | None = None,
+    timezone: ZoneInfo | None = None,
+    device: str = "{stem}",
+) -> list[PlannedFile]:
+    """Files given by path rather than by sci.toml, for ``platform``: each in ``collector``'s format, or
+    in the one recognised from its content. A file sci.toml names keeps its configured source."""
+    names = {p.name: p for p in config.platforms}
+    if platform not in names:
+        raise SciError(
+            f"unknown platform {platform!r}",
+            hint=f"use one of the platforms in {config.path.name}: {', '.join(names) or '(none)'}",
+        )
+    configured = {p.path: p for p in plan(config)} if any(p.sources for p in config.platforms) else {}
+    if collector is not None:
+        collectors.load(collector)  # an unknown name is an error before anything is read
+    source = SourceConfig(
+        key=CLI_SOURCE_KEY,
+        platform=platform,
+        collector=collector or AUTO_COLLECTOR,
+        paths=tuple(str(p) for p in paths),
+        device=device,
+        timezone=timezone,
+        max_gap_s=config.max_gap_s,
+        options={},
+        max_power_w=config.max_power_w,
+    )
+    chosen: list[PlannedFile] = []
+    for given in paths:
+        path = given.resolve()
+        if not path.is_file():
+            raise SciError(f"no file at {given}", hint="check the path")
+        chosen.append(configured.get(path) or _planned(config.base_dir, source, path))
     return chosen
 
 
@@ -123,13 +166,18 @@ def _holders(store: Store, prints: dict[str, _Fingerprint], platforms: list[str]
     return holders
 
 
-def prune(store: Store, files: list[PlannedFile]) -> list[FileOutcome]:
-    """Remove every stored file that the config no longer names, so the store matches sci.toml."""
+def prune(store: Store, files: list[PlannedFile], platforms: Sequence[str]) -> list[FileOutcome]:
+    """Remove every stored file that the config no longer names, so the store matches sci.toml.
+
+    Files ingested by path (source key ``cli``) stay while their platform is configured.
+    """
     named = {p.name for p in files}
     return [
-        FileOutcome(name, Outcome.REMOVED, detail="no longer named by sci.toml")
-        for name in store.paths()
-        if name not in named and store.remove_file(name)
+        FileOutcome(row["path"], Outcome.REMOVED, detail="no longer named by sci.toml")
+        for row in store.query("all_files")
+        if row["path"] not in named
+        and not (row["source_key"] == CLI_SOURCE_KEY and row["platform"] in platforms)
+        and store.remove_file(row["path"])
     ]
 
 
@@ -137,7 +185,7 @@ def _ingest_one(
     store: Store, planned: PlannedFile, fingerprint: _Fingerprint, twin: str | None, observer: Observer | None
 ) -> FileOutcome:
     source = planned.source
-    cls = collectors.load(source.collector)
+    cls = collectors.load(planned.collector)
     stored = store.stored_file(planned.name)
     meta = FileMeta(
         path=planned.name,
@@ -170,7 +218,8 @@ def _ingest_one(
     if observer:
         observer.start(planned, fingerprint.size_bytes)
     try:
-        counts = store.replace_file(meta, cls().parse(_context(planned, observer)))
+        items = cls().parse(_context(planned, observer))
+        counts = store.replace_file(meta, screened(items, source.max_power_w, planned.device))
     except BaseException:
         if observer:
             observer.finish(None)
@@ -207,6 +256,20 @@ def _same(*, stored_meta: StoredFile, meta: FileMeta) -> bool:
     return all(
         getattr(stored_meta, name) == getattr(meta, name)
         for name in ("sha256", "collector", "collector_version", "platform", "options_digest", "duplicate_of")
+    )
+
+
+def _planned(base: Path, source: SourceConfig, path: Path) -> PlannedFile:
+    name = collectors.detect(path) if source.auto else source.collector
+    if source.auto and source.timezone is None and collectors.load(name).needs_timezone:
+        raise ConfigError(
+            f"{source.key}.timezone",
+            f"{path} is a {name} log, which carries local time without a zone",
+            hint='set the zone the logging machine ran in, e.g. timezone = "Europe/Berlin"'
+            + (" (or --timezone)" if source.key == CLI_SOURCE_KEY else ""),
+        )
+    return PlannedFile(
+        source=source, path=path, name=_store_name(base, path), device=_device(source, path), collector=name
     )
 
 
@@ -273,5 +336,6 @@ def _options_digest(planned: PlannedFile) -> str:
         "timezone": source.timezone.key if source.timezone else None,
         "max_gap_s": source.max_gap_s,
         "options": {k: source.options[k] for k in sorted(source.options)},
+        "max_power_w": {k: source.max_power_w[k] for k in sorted(source.max_power_w)},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+FLOAT_FIELDS = (
+    "energy_kwh",
+    "carbon_g",
+    "runtime_s",
+    "utilisation",
+    "tdp_w",
+    "resource_share",
+    "market_carbon_g",
+    "reported_carbon_g",
+    "pue_divided",
+)
+"""The numeric fields of a ``Record``: each is finite or None."""
+
 
 class Tier(StrEnum):
     """How a figure was obtained: the evidence hierarchy of the report."""
@@ -57,13 +70,17 @@ class Record:
     device_model: str | None = None
     tdp_w: float | None = None
     resource_share: float | None = None
+    market_carbon_g: float | None = None  # provider market-based figure: reported beside, never in SCI
+    reported_carbon_g: float | None = None  # a tool's own carbon figure (CodeCarbon...): for comparison
+    pue_divided: float | None = None  # a PUE the tool had applied, already divided out of energy_kwh
+    scope: str | None = None  # GHG Protocol scope of a provider figure: "1", "2", "3"
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None or self.end_utc.tzinfo is None:
             raise ValueError("Record times must be tz-aware UTC")
         if self.end_utc < self.start_utc:
             raise ValueError("Record ends before it starts")
-        for name in ("energy_kwh", "carbon_g", "runtime_s", "utilisation", "tdp_w", "resource_share"):
+        for name in FLOAT_FIELDS:
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"Record.{name} is not finite: {value}")
@@ -88,6 +105,14 @@ class IssueKind(StrEnum):
     SERIES_START = "series-start"  # first sample of a series: it opens the interval, no energy
     AMBIGUOUS_TIME = "ambiguous-local-time"  # local time in a DST fold or gap, resolved by order
     MALFORMED_ROW = "malformed-row"  # a row that cannot be read, where the format allows skipping it
+    ABSURD_VALUE = "absurd-value"  # above the configured ceiling for its component: the row is dropped
+    COUNTER_RESET = "counter-reset"  # a cumulative counter went down without a wrap (reboot, new run)
+    COUNTER_WRAP = "counter-wrap"  # a cumulative counter wrapped at its range: the delta is corrected
+    DUPLICATE_ROW = "duplicate-row"  # the same figure twice (a repeated row, an intel-rapl-mmio copy)
+    OVERLAP = "overlap"  # the same device and time in two sources: counted once, by precedence
+    EXCLUDED = "excluded"  # counted by another platform (e.g. a self-hosted runner on a cloud VM)
+    UNKNOWN_UNIT = "unknown-unit"  # a unit the collector does not know: the row is dropped
+    PARTIAL_PERIOD = "partial-period"  # a period only partly covered (a month still open)
 
 
 class Action(StrEnum):

@@ -65,6 +65,8 @@ class PlatformResult:
     observed_device_hours: float
     embodied_lines: tuple[EmbodiedLine, ...] = ()
     periods_without_r: tuple[str, ...] = ()
+    provider_market_carbon_g: float = 0.0  # market-based provider figure: beside SCI, never in it
+    tool_reported_carbon_g: float = 0.0  # tools' own carbon estimates (CodeCarbon...), for comparison
 
 
 @dataclass(frozen=True, slots=True)

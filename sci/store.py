@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sci.errors import StoreError
-from sci.model import Item, QualityIssue, Record
+from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,6 +44,10 @@ SAMPLE_COLUMNS = (
     "device_model",
     "tdp_w",
     "resource_share",
+    "market_carbon_g",
+    "reported_carbon_g",
+    "pue_divided",
+    "scope",
 )
 ISSUE_COLUMNS = ("kind", "action", "line_start", "line_end", "rows", "detail", "device", "seconds")
 
@@ -299,9 +303,10 @@ def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table
         "start_utc": pa.array([naive_utc(r.start_utc) for r in batch], pa.timestamp("us")),
         "end_utc": pa.array([naive_utc(r.end_utc) for r in batch], pa.timestamp("us")),
     }
-    for name in ("energy_kwh", "carbon_g", "runtime_s", "utilisation", "tdp_w", "resource_share"):
+    for name in FLOAT_FIELDS:
         columns[name] = pa.array([getattr(r, name) for r in batch], pa.float64())
     columns["device_model"] = pa.array([r.device_model for r in batch], pa.string())
+    columns["scope"] = pa.array([r.scope for r in batch], pa.string())
     order = ("file_id", "line", "platform", *SAMPLE_COLUMNS[1:])
     return pa.table({name: columns[name] for name in order})
 

@@ -35,17 +35,20 @@ SELECT min(start_utc) AS first_utc, max(end_utc) AS last_utc
 FROM samples WHERE list_contains($platforms, platform);
 
 -- name: energy_by_period
--- Measured energy and provider carbon by platform, month (of the interval start, in the window's zone)
--- and tier.
+-- Energy and provider carbon by platform, month (of the interval start, in the window's zone) and tier:
+-- every record that carries energy or carbon (proxy records that carry only runtime are in
+-- proxy_runtime_groups). Market-based and tool-reported figures are summed beside, never into, carbon_g.
 SELECT platform,
        strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
        tier,
        sum(energy_kwh) AS energy_kwh,
        sum(carbon_g) AS carbon_g,
+       sum(market_carbon_g) AS market_carbon_g,
+       sum(reported_carbon_g) AS reported_carbon_g,
        count(*) AS records
 FROM samples
 WHERE start_utc >= $start_utc AND start_utc < $end_utc
-  AND tier <> 'proxy-estimated'
+  AND (energy_kwh IS NOT NULL OR carbon_g IS NOT NULL)
   AND list_contains($platforms, platform)
 GROUP BY ALL
 ORDER BY ALL;
@@ -63,7 +66,7 @@ SELECT platform,
        count(*) AS records
 FROM samples
 WHERE start_utc >= $start_utc AND start_utc < $end_utc
-  AND tier = 'proxy-estimated'
+  AND tier = 'proxy-estimated' AND energy_kwh IS NULL AND carbon_g IS NULL
   AND list_contains($platforms, platform)
 GROUP BY ALL
 ORDER BY ALL;
@@ -112,6 +115,9 @@ SELECT result_json FROM computations ORDER BY computation_id DESC LIMIT 1;
 
 -- name: all_paths
 SELECT path FROM files ORDER BY path;
+
+-- name: all_files
+SELECT path, source_key, platform FROM files ORDER BY path;
 
 -- name: components_by_platform
 -- What each platform's energy covers: components and methods, by tier.

@@ -1,0 +1,91 @@
+"""Checks every record passes on its way into the store, whatever collector yielded it.
+
+A record with a negative quantity, or whose power (energy over its interval) is above the ceiling for its
+component, is dropped and counted as a data-quality issue (``negative-value``, ``absurd-value``), with the
+lines it came from. Collectors report what only they can see (gaps, counter wraps, missing values); this
+is the backstop that holds for every source alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from sci.model import Action, IssueKind, Item, QualityIssue, Record
+from sci.units import J_PER_KWH
+
+_QUANTITIES = ("energy_kwh", "carbon_g", "runtime_s", "tdp_w")
+
+
+@dataclass(slots=True)
+class _Run:
+    kind: IssueKind
+    device: str
+    line_start: int
+    line_end: int
+    rows: int
+    detail: str
+
+    def issue(self) -> QualityIssue:
+        return QualityIssue(
+            kind=self.kind,
+            action=Action.DROPPED,
+            line_start=self.line_start,
+            line_end=self.line_end,
+            rows=self.rows,
+            detail=self.detail,
+            device=self.device,
+        )
+
+
+def problem(record: Record, max_power_w: Mapping[str, float]) -> tuple[IssueKind, str] | None:
+    """Why ``record`` must not be counted, or None."""
+    for name in _QUANTITIES:
+        value = getattr(record, name)
+        if value is not None and value < 0:
+            return IssueKind.NEGATIVE_VALUE, f"{name} is negative ({value:g}): the record is not counted"
+    if record.utilisation is not None and not 0.0 <= record.utilisation <= 1.0:
+        return IssueKind.ABSURD_VALUE, f"utilisation {record.utilisation:g} is outside 0..1"
+    ceiling_w = max_power_w.get(str(record.component))
+    if ceiling_w is None:
+        return None
+    if record.tdp_w is not None and record.tdp_w > ceiling_w:
+        return IssueKind.ABSURD_VALUE, _over(record, record.tdp_w, ceiling_w, "TDP")
+    if record.energy_kwh is not None and record.duration_s > 0:
+        power_w = record.energy_kwh * J_PER_KWH / record.duration_s
+        if power_w > ceiling_w:
+            return IssueKind.ABSURD_VALUE, _over(record, power_w, ceiling_w, "power")
+    return None
+
+
+def _over(record: Record, value_w: float, ceiling_w: float, what: str) -> str:
+    return (
+        f"{record.component} {what} {value_w:,.1f} W is above the ceiling of {ceiling_w:,.0f} W "
+        "([defaults.max_power_w] in sci.toml): the record is not counted"
+    )
+
+
+def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: str) -> Iterator[Item]:
+    """``items`` without the records that fail :func:`problem`; runs of them become one issue each."""
+    run: _Run | None = None
+    for item in items:
+        found = problem(item, max_power_w) if isinstance(item, Record) else None
+        if found is None:
+            yield item
+            continue
+        assert isinstance(item, Record)
+        kind, detail = found
+        if (
+            run is not None
+            and run.kind == kind
+            and run.device == item.device
+            and item.line <= run.line_end + 1
+        ):
+            run.line_end = max(run.line_end, item.line)
+            run.rows += 1
+            continue
+        if run is not None:
+            yield run.issue()
+        run = _Run(kind, item.device or device, item.line, item.line, 1, detail)
+    if run is not None:
+        yield run.issue()
