@@ -244,10 +244,11 @@ class NvidiaSmiCsv:
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
-        """A ``--query-gpu`` CSV header naming timestamp and a power field."""
+        """A ``--query-gpu`` CSV header naming a power field among other fields (a log without
+        ``timestamp`` is recognised too, so that parsing it says what to add)."""
         for line in head_text(head).splitlines()[:5]:
             fields = [field_name(cell) for cell in line.split(",")]
-            if "timestamp" in fields and any(f in POWER_FIELDS for f in fields):
+            if len(fields) > 1 and any(f in POWER_FIELDS for f in fields):
                 return True
         return False
 

@@ -94,6 +94,13 @@ _RECORD_KEYS: Final = frozenset((_CPU, _GPU, _ANE, _DRAM, _PACKAGE, _INTEL))
 _APPLE_KEYS: Final = frozenset((_CPU, _GPU, _ANE, _DRAM, _PACKAGE, _COMBINED))
 
 
+_SNIFF_MARKERS = (
+    "*** Sampled system activity (",
+    "**** Processor usage ****",
+    "Intel energy model derived package power",
+)
+
+
 class PowermetricsText:
     """Energy per component and sample from a ``powermetrics`` text log (Apple Silicon or Intel Macs)."""
 
@@ -105,7 +112,7 @@ class PowermetricsText:
     @classmethod
     def sniff(cls, head: bytes) -> bool:
         text = head_text(head)
-        return "*** Sampled system activity (" in text or (
+        return any(marker in text for marker in _SNIFF_MARKERS) or (
             text.startswith("Machine model:") and "Boot time:" in text
         )
 

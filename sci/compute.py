@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sci import __version__, engine
+from sci import __version__, engine, precedence
 from sci.config import Config, EmbodiedConfig, Given, PlatformConfig, month_bounds
 from sci.errors import ConfigError, FactorError, SciError
 from sci.factors import Factor, FactorBundle
-from sci.model import Tier
+from sci.model import Action, IssueKind, Tier
 from sci.results import ComputeResult, EmbodiedLine, FactorUse, PlatformResult, QualityRow, SourceFile
 from sci.store import Store, aware_utc, naive_utc
 from sci.units import G_PER_KG, HOURS_PER_YEAR, S_PER_DAY, S_PER_HOUR
@@ -110,7 +110,8 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         "end_utc": naive_utc(window.end),
         "platforms": names,
     }
-    _refuse_overlaps(store.query("overlapping_files", **params))
+    store.set_overlap_ranks(precedence.ranks(store.query("overlap_candidates", **params)), **params)
+    overlaps = store.query("overlap_dropped")
     energy = _group(store.query("energy_by_period", **params, tz=window.zone.key))
     proxies = _group(store.query("proxy_runtime_groups", **params, tz=window.zone.key))
     coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
@@ -122,6 +123,7 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         f"{row['platform']}: {row['records']:,} stored records start outside the window and are not counted."
         for row in sorted(store.query("records_outside_window", **params), key=lambda r: order[r["platform"]])
     ]
+    notes += [_overlap_note(row) for row in sorted(overlaps, key=lambda r: order[r["platform"]])]
     if window.inferred:
         notes.append(
             f"Window inferred from the data: whole days ({window.zone.key}) from the first to the last "
@@ -151,7 +153,7 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         window_timezone=window.zone.key,
         platforms=platforms,
         factors=tuple(ledger.uses.values()),
-        quality=tuple(_quality(store.query("quality_by_file", platforms=names))),
+        quality=tuple(_quality(store.query("quality_by_file", platforms=names)) + _overlap_quality(overlaps)),
         files=tuple(_files(store.query("files_for_platforms", platforms=names))),
         factor_bundle_version=bundle.version,
         tool_version=__version__,
@@ -325,18 +327,39 @@ def _month_h(window: Window, period: str) -> float:
     return (end - start).total_seconds() / S_PER_HOUR
 
 
-def _refuse_overlaps(rows: list[dict[str, Any]]) -> None:
-    """Two files covering the same device, component and time would count that energy twice."""
-    if not rows:
-        return
-    row = rows[0]
-    more = f" (and {len(rows) - 1} more pairs of files)" if len(rows) > 1 else ""
-    raise SciError(
-        f"{row['platform']}: {row['path_a']} and {row['path_b']} cover the same devices at the same time "
-        f"({row['records']:,} records, {row['hours']:,.1f} device-hours){more}: counting both would count "
-        "that energy twice",
-        hint="remove one of them from the source's paths (a snapshot, or a plain copy of a .gz), or, if "
-        "they come from different machines, give them different device names",
+def _overlap_quality(rows: list[dict[str, Any]]) -> list[QualityRow]:
+    """What precedence left out, as data-quality rows of the lower-ranked files."""
+    return [
+        QualityRow(
+            file=row["path"],
+            collector=row["collector"],
+            kind=IssueKind.OVERLAP,
+            action=Action.DROPPED,
+            rows=int(row["records"]),
+            occurrences=1,
+            line_ranges=_ranges(precedence.line_ranges(row["lines"])),
+            seconds=float(row["seconds"]),
+            detail=_overlap_detail(row),
+        )
+        for row in rows
+    ]
+
+
+def _overlap_detail(row: dict[str, Any]) -> str:
+    lost = f"{float(row['energy_kwh']):,.4g} kWh" if row["energy_kwh"] else ""
+    if row["runtime_s"]:
+        lost += (" and " if lost else "") + f"{float(row['runtime_s']) / S_PER_HOUR:,.4g} h of proxy runtime"
+    return (
+        f"the same devices and time are covered by {row['by_path']}, which counts first "
+        f"({precedence.RULE}): {lost or 'nothing'} of this file not counted"
+    )
+
+
+def _overlap_note(row: dict[str, Any]) -> str:
+    return (
+        f"{row['platform']}: {row['path']} overlaps {row['by_path']} on the same devices and time; "
+        f"{float(row['seconds']) / S_PER_HOUR:,.1f} device-hours of it are counted once, from "
+        f"{row['by_path']} (see data quality)."
     )
 
 

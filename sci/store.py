@@ -246,6 +246,27 @@ class Store:
                 self._con.unregister("_issues")
         return IngestCounts(records=records, issues=len(issues))
 
+    def set_overlap_ranks(self, ranks: list[tuple[str, str, str, int, int]], **window: Any) -> None:
+        """Precedence for overlapping files: ``(platform, device, component, file_id, rank)``, rank 0 first.
+
+        Fills the session's ``overlap_keep`` table, which the summing queries join: a record of a
+        lower-ranked file counts with the share of its interval that higher-ranked files do not cover.
+        """
+        import pyarrow as pa
+
+        columns = ("platform", "device", "component", "file_id", "rank")
+        table = pa.table({name: [r[i] for r in ranks] for i, name in enumerate(columns)})
+        table = table.cast(
+            pa.schema(
+                [(n, pa.string()) for n in columns[:3]] + [("file_id", pa.int32()), ("rank", pa.int32())]
+            )
+        )
+        self._con.register("_file_rank", table)
+        try:
+            self._con.execute(queries()["overlap_keep"], window)
+        finally:
+            self._con.unregister("_file_rank")
+
     def save_computation(self, *, computed_at: datetime, config_path: str, result_json: str) -> int:
         with self._transaction():
             row = self._con.execute(

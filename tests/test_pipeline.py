@@ -9,23 +9,31 @@ import gzip
 import json
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from collectors.base import SourceContext
+from collectors.powermetrics_text import PowermetricsText
 from sci import app
 from sci.cli import main
 from sci.config import Config, load_config
 from sci.factors import load_bundle
 from sci.ingest import Outcome
+from sci.model import Record
 from sci.results import ComputeResult
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "example_result.json"
 FIXED_NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _ctx(path: Path, device: str) -> SourceContext:
+    return SourceContext(path=path, device=device)
 
 
 @pytest.fixture
@@ -276,21 +284,60 @@ def test_a_renamed_platform_keeps_its_data(team: Path) -> None:
     assert after.carbon_g == pytest.approx(before.carbon_g)
 
 
-def test_two_files_covering_the_same_device_and_time_are_refused(
-    team: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Review finding: a snapshot of a log that later grew was summed with the full log (+52 %).
+def test_two_files_covering_the_same_device_and_time_count_once(team: Path) -> None:
+    # Review finding: a snapshot of a log that later grew was summed with the full log (+52 %). Now the
+    # full log counts (same tier and sampling; it covers more time) and the snapshot is shown as dropped.
+    config = config_of(team)
+    app.run_ingest(config)
+    before = app.run_compute(config, now=FIXED_NOW)
     log = gzip.decompress((team / "gpu-server" / "nvidia-smi-2026-10.csv.gz").read_bytes())
     snapshot = team / "gpu-server" / "nvidia-smi-2026-10-snapshot.csv"
     snapshot.write_bytes(b"".join(log.splitlines(keepends=True)[:20_000]))
-    with pytest.raises(SystemExit) as caught:
-        main(["run", str(team)])
-    assert caught.value.code == 1
-    err = capsys.readouterr().err
-    assert "gpu-server/nvidia-smi-2026-10-snapshot.csv and gpu-server/nvidia-smi-2026-10.csv.gz" in err
-    assert "twice" in err
-    assert "hint: remove one of them" in err
-    assert not (team / "out" / "report.html").exists()  # no report with doubled numbers
+    config = config_of(team)
+    app.run_ingest(config)
+    after = app.run_compute(config, now=FIXED_NOW)
+    for old, new in zip(before.platforms, after.platforms, strict=True):
+        assert new.energy_kwh == pytest.approx(old.energy_kwh, rel=1e-12)
+        assert new.observed_device_hours == pytest.approx(old.observed_device_hours, rel=1e-12)
+    (row,) = [q for q in after.quality if q.kind == "overlap"]
+    assert row.file == "gpu-server/nvidia-smi-2026-10-snapshot.csv"
+    assert row.action == "dropped"
+    assert row.rows > 19_000
+    assert row.line_ranges.startswith("6-")  # header, then one row per GPU (4) opens its series
+    assert "gpu-server/nvidia-smi-2026-10.csv.gz, which counts first" in row.detail
+    assert any("overlaps gpu-server/nvidia-smi-2026-10.csv.gz" in note for note in after.notes)
+
+
+def test_a_measured_source_counts_before_a_proxy_for_the_same_device(tmp_path: Path) -> None:
+    # Precedence across tiers: a proxy runtime log and a measured log of one device and hour. The measured
+    # records count; the proxy row counts only for the part of its interval that nothing measured covers.
+    (tmp_path / "pm.txt").write_bytes((FIXTURES / "powermetrics" / "m1_monterey_text_gap.txt").read_bytes())
+    records = [r for r in PowermetricsText().parse(_ctx(tmp_path / "pm.txt", "mac")) if isinstance(r, Record)]
+    first, last = min(r.start_utc for r in records), max(r.end_utc for r in records)
+    span_s = (last - first).total_seconds()
+    (tmp_path / "runtime.csv").write_text(
+        "start,end,utilisation_pct,tdp_w\n"
+        f"{(first - timedelta(seconds=span_s)).isoformat()},{last.isoformat()},50,30\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "sci.toml").write_text(
+        '[[platforms]]\nname = "laptops"\nlocation = "DE"\n'
+        '[[platforms.sources]]\ncollector = "powermetrics"\npaths = ["pm.txt"]\ndevice = "mac"\n'
+        '[[platforms.sources]]\ncollector = "tdp-proxy"\npaths = ["runtime.csv"]\ndevice = "mac"\n'
+        'component = "cpu"\n',
+        encoding="utf-8",
+    )
+    config = config_of(tmp_path)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    (row,) = [q for q in result.quality if q.kind == "overlap"]
+    assert row.file == "runtime.csv"
+    cpu_s = sum(r.duration_s for r in records if r.component == "cpu")
+    assert row.seconds == pytest.approx(cpu_s)
+    assert "powermetrics" not in row.file
+    proxy = result.platforms[0].it_energy_by_tier_kwh["proxy-estimated"]
+    full_kwh = 30 * 0.75 * 2 * span_s / 3_600_000  # Teads curve at 50 %: 0.75 of TDP
+    assert proxy == pytest.approx(full_kwh * (1 - cpu_s / (2 * span_s)), rel=1e-9)
 
 
 def test_every_factor_used_is_listed_with_its_own_source(team: Path) -> None:

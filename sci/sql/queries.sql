@@ -41,12 +41,12 @@ FROM samples WHERE list_contains($platforms, platform);
 SELECT platform,
        strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
        tier,
-       sum(energy_kwh) AS energy_kwh,
-       sum(carbon_g) AS carbon_g,
-       sum(market_carbon_g) AS market_carbon_g,
-       sum(reported_carbon_g) AS reported_carbon_g,
+       sum(energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
+       sum(carbon_g * coalesce(k.keep, 1.0)) AS carbon_g,
+       sum(market_carbon_g * coalesce(k.keep, 1.0)) AS market_carbon_g,
+       sum(reported_carbon_g * coalesce(k.keep, 1.0)) AS reported_carbon_g,
        count(*) AS records
-FROM samples
+FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
 WHERE start_utc >= $start_utc AND start_utc < $end_utc
   AND (energy_kwh IS NOT NULL OR carbon_g IS NOT NULL)
   AND list_contains($platforms, platform)
@@ -62,9 +62,9 @@ SELECT platform,
        tdp_w,
        coalesce(resource_share, 1.0) AS resource_share,
        utilisation,
-       sum(runtime_s) AS runtime_s,
+       sum(runtime_s * coalesce(k.keep, 1.0)) AS runtime_s,
        count(*) AS records
-FROM samples
+FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
 WHERE start_utc >= $start_utc AND start_utc < $end_utc
   AND tier = 'proxy-estimated' AND energy_kwh IS NULL AND carbon_g IS NULL
   AND list_contains($platforms, platform)
@@ -74,9 +74,9 @@ ORDER BY ALL;
 -- name: device_coverage
 -- Per platform: devices seen, and device-hours with evidence (per device, its best-covered component).
 WITH per_component AS (
-    SELECT platform, device, component,
-           sum(epoch(end_utc) - epoch(start_utc)) AS seconds
-    FROM samples
+    SELECT s.platform, s.device, s.component,
+           sum((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
+    FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
     WHERE start_utc >= $start_utc AND start_utc < $end_utc
       AND list_contains($platforms, platform)
     GROUP BY ALL
@@ -130,47 +130,63 @@ WHERE start_utc >= $start_utc AND start_utc < $end_utc
 GROUP BY ALL
 ORDER BY ALL;
 
--- name: overlapping_files
--- Pairs of files whose records cover the same device and component at the same time: counting both
--- would count that energy twice. Candidates by span first, then record by record with ASOF joins
--- (each record against the latest record of the other file that starts no later).
+-- name: overlap_candidates
+-- Files whose records cover the same platform, device and component over overlapping spans: the same
+-- energy seen twice (a snapshot of a growing log, powermetrics and CodeCarbon on one laptop). One row per
+-- file and group, with what precedence needs: tier, median record length (finer first) and span.
 WITH spans AS (
-    SELECT platform, device, component, file_id, min(start_utc) AS first_utc, max(end_utc) AS last_utc
-    FROM samples
-    WHERE start_utc >= $start_utc AND start_utc < $end_utc AND list_contains($platforms, platform)
+    SELECT s.platform, s.device, s.component, s.file_id,
+           min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
+           min(s.tier) AS tier,
+           median(epoch(s.end_utc) - epoch(s.start_utc)) AS median_s,
+           count(*) AS records
+    FROM samples s
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
     GROUP BY ALL
-), pairs AS (
-    SELECT a.platform, a.device, a.component, a.file_id AS file_a, b.file_id AS file_b
+), involved AS (
+    SELECT DISTINCT a.platform, a.device, a.component, a.file_id
     FROM spans a JOIN spans b
       ON a.platform = b.platform AND a.device = b.device AND a.component = b.component
-     AND a.file_id < b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
-), side AS (
-    SELECT p.platform, p.device, p.component, p.file_a, p.file_b, s.file_id, s.start_utc, s.end_utc
-    FROM pairs p JOIN samples s
-      ON s.platform = p.platform AND s.device = p.device AND s.component = p.component
-     AND s.file_id IN (p.file_a, p.file_b)
-), a AS (
-    SELECT * FROM side WHERE file_id = file_a
-), b AS (
-    SELECT * FROM side WHERE file_id = file_b
-), hits AS (
-    SELECT b.platform, b.device, b.file_a, b.file_b, b.start_utc, least(a.end_utc, b.end_utc) AS overlap_end
-    FROM b ASOF JOIN a
-      ON a.file_a = b.file_a AND a.file_b = b.file_b AND a.device = b.device AND a.component = b.component
-     AND b.start_utc >= a.start_utc
-    WHERE a.end_utc > b.start_utc
-    UNION ALL
-    SELECT a.platform, a.device, a.file_a, a.file_b, a.start_utc, least(a.end_utc, b.end_utc) AS overlap_end
-    FROM a ASOF JOIN b
-      ON a.file_a = b.file_a AND a.file_b = b.file_b AND a.device = b.device AND a.component = b.component
-     AND a.start_utc > b.start_utc
-    WHERE b.end_utc > a.start_utc
+     AND a.file_id <> b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
 )
-SELECT h.platform, fa.path AS path_a, fb.path AS path_b,
-       count(DISTINCT h.device) AS devices,
+SELECT sp.platform, sp.device, sp.component, sp.file_id, f.path, sp.tier, sp.median_s,
+       epoch(sp.last_utc) - epoch(sp.first_utc) AS span_s, sp.records
+FROM spans sp JOIN involved USING (platform, device, component, file_id) JOIN files f USING (file_id)
+ORDER BY ALL;
+
+-- name: overlap_keep
+-- For each record of a lower-ranked file, the share of its interval NOT covered by records of
+-- higher-ranked files of the same platform, device and component (_file_rank: rank 0 counts first).
+-- Its energy and runtime count with that share: a record fully covered counts 0.
+CREATE OR REPLACE TEMP TABLE overlap_keep AS
+WITH r AS (
+    SELECT s.rowid AS rid, s.platform, s.device, s.component, s.file_id, s.line, s.start_utc, s.end_utc,
+           s.energy_kwh, s.runtime_s, fr.rank
+    FROM samples s JOIN _file_rank fr USING (platform, device, component, file_id)
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
+), covered AS (
+    SELECT lo.rid, lo.platform, lo.device, lo.component, lo.file_id, lo.line, lo.energy_kwh, lo.runtime_s,
+           epoch(lo.end_utc) - epoch(lo.start_utc) AS duration_s,
+           sum(epoch(least(lo.end_utc, hi.end_utc)) - epoch(greatest(lo.start_utc, hi.start_utc)))
+               AS covered_s,
+           min(hi.file_id) AS by_file_id
+    FROM r lo JOIN r hi
+      ON lo.platform = hi.platform AND lo.device = hi.device AND lo.component = hi.component
+     AND hi.rank < lo.rank AND hi.start_utc < lo.end_utc AND lo.start_utc < hi.end_utc
+    GROUP BY ALL
+)
+SELECT *, CASE WHEN duration_s > 0 THEN greatest(0.0, 1.0 - covered_s / duration_s) ELSE 0.0 END AS keep
+FROM covered;
+
+-- name: overlap_dropped
+-- What precedence left out, per file: records, line ranges, time and energy not counted.
+SELECT f.path, f.collector, k.platform, first(fb.path ORDER BY fb.path) AS by_path,
        count(*) AS records,
-       sum(epoch(h.overlap_end) - epoch(h.start_utc)) / 3600.0 AS hours
-FROM hits h JOIN files fa ON fa.file_id = h.file_a JOIN files fb ON fb.file_id = h.file_b
+       list(k.line ORDER BY k.line) AS lines,
+       sum(least(k.covered_s, k.duration_s)) AS seconds,
+       sum(coalesce(k.energy_kwh, 0.0) * (1.0 - k.keep)) AS energy_kwh,
+       sum(coalesce(k.runtime_s, 0.0) * (1.0 - k.keep)) AS runtime_s
+FROM overlap_keep k JOIN files f ON f.file_id = k.file_id JOIN files fb ON fb.file_id = k.by_file_id
 GROUP BY ALL
 ORDER BY ALL;
 
