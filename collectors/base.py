@@ -22,6 +22,13 @@ from sci.model import Action, IssueKind, Item, QualityIssue
 
 DEFAULT_MAX_GAP_S = 60.0
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_EXPANSION = 250
+"""Decompressed bytes per compressed byte beyond which a gzip file is refused as a decompression bomb.
+Real logs expand 5-30x (nvidia-smi CSV about 12x, powermetrics text about 20x); deflate's limit is 1032x."""
+BOMB_FLOOR_BYTES = 256 << 20
+"""Below this many decompressed bytes the ratio is not checked (a tiny file may expand a lot, harmlessly)."""
+MAX_DECOMPRESSED_BYTES = 64 << 30
+"""No input decompresses to more than this (64 GiB: over 800M nvidia-smi rows)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class SourceContext:
         if self.on_progress is not None:
             stream = io.BufferedReader(_ProgressReader(stream, self.on_progress), buffer_size=1 << 20)
         if stream.peek(2)[:2] == GZIP_MAGIC:
-            return io.BufferedReader(_OwningGzipFile(stream), buffer_size=1 << 20)
+            limited = _BombGuard(_OwningGzipFile(stream), self, self.path.stat().st_size)
+            return io.BufferedReader(limited, buffer_size=1 << 20)
         return stream
 
     def error(self, line: int | None, message: str, hint: str = "") -> CollectorError:
@@ -187,4 +195,36 @@ class _ProgressReader(io.RawIOBase):
 
     def close(self) -> None:
         self._raw.close()
+        super().close()
+
+
+class _BombGuard(io.RawIOBase):
+    """Decompressed bytes, refused with a ``CollectorError`` once they outgrow what a real log expands to."""
+
+    def __init__(self, inner: gzip.GzipFile, ctx: SourceContext, compressed_bytes: int) -> None:
+        self._inner = inner
+        self._ctx = ctx
+        self._compressed = compressed_bytes
+        self._limit = min(MAX_DECOMPRESSED_BYTES, max(BOMB_FLOOR_BYTES, MAX_EXPANSION * compressed_bytes))
+        self._done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._inner.readinto(buffer)
+        self._done += n
+        if self._done > self._limit:
+            raise self._ctx.error(
+                None,
+                f"decompresses to more than {self._limit:,} bytes from {self._compressed:,} compressed: "
+                f"refused as a possible decompression bomb (limit {MAX_EXPANSION}x the compressed size, "
+                f"at least {BOMB_FLOOR_BYTES:,} and at most {MAX_DECOMPRESSED_BYTES:,} bytes)",
+                "check where the file came from; if it is a real log, decompress it with zcat and ingest "
+                "the plain file",
+            )
+        return n
+
+    def close(self) -> None:
+        self._inner.close()
         super().close()

@@ -216,7 +216,9 @@ class _State:
     def end(self, number: int, ended: bool) -> None:
         if not self.seen_header:
             raise self.ctx.error(
-                None, "not a powermetrics text log: no sample header line", self._not_a_log_hint()
+                max(number, 1),
+                f"not a powermetrics text log: no sample header line in {number:,} lines",
+                self._not_a_log_hint(),
             )
         sample = self.sample
         if sample is not None:

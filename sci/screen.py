@@ -1,9 +1,10 @@
 """Checks every record passes on its way into the store, whatever collector yielded it.
 
-A record with a negative quantity, or whose power (energy over its interval) is above the ceiling for its
-component, is dropped and counted as a data-quality issue (``negative-value``, ``absurd-value``), with the
-lines it came from. Collectors report what only they can see (gaps, counter wraps, missing values); this
-is the backstop that holds for every source alike.
+A record with a negative quantity, or a measured record whose power (energy over its interval) is above
+the ceiling for its component, is dropped and counted as a data-quality issue (``negative-value``,
+``absurd-value``), with the lines it came from. Collectors report what only they can see (gaps, counter wraps, missing values); this
+is the backstop that holds for every source alike. Estimates are not held to the power ceiling: one proxy
+or CUR record may stand for a whole fleet, and its power comes from a formula, not a glitching sensor.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from sci.model import Action, IssueKind, Item, QualityIssue, Record
+from sci.model import Action, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
 
 _QUANTITIES = ("energy_kwh", "carbon_g", "runtime_s", "tdp_w")
@@ -51,7 +52,7 @@ def problem(record: Record, max_power_w: Mapping[str, float]) -> tuple[IssueKind
         return None
     if record.tdp_w is not None and record.tdp_w > ceiling_w:
         return IssueKind.ABSURD_VALUE, _over(record, record.tdp_w, ceiling_w, "TDP")
-    if record.energy_kwh is not None and record.duration_s > 0:
+    if record.tier == Tier.MEASURED and record.energy_kwh is not None and record.duration_s > 0:
         power_w = record.energy_kwh * J_PER_KWH / record.duration_s
         if power_w > ceiling_w:
             return IssueKind.ABSURD_VALUE, _over(record, power_w, ceiling_w, "power")
@@ -68,9 +69,13 @@ def _over(record: Record, value_w: float, ceiling_w: float, what: str) -> str:
 def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: str) -> Iterator[Item]:
     """``items`` without the records that fail :func:`problem`; runs of them become one issue each."""
     run: _Run | None = None
+    kept = 0
+    last_line = 0
     for item in items:
         found = problem(item, max_power_w) if isinstance(item, Record) else None
+        last_line = max(last_line, item.line if isinstance(item, Record) else item.line_end)
         if found is None:
+            kept += isinstance(item, Record)
             yield item
             continue
         assert isinstance(item, Record)
@@ -89,3 +94,13 @@ def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: st
         run = _Run(kind, item.device or device, item.line, item.line, 1, detail)
     if run is not None:
         yield run.issue()
+    if not kept:
+        yield QualityIssue(
+            kind=IssueKind.NO_RECORDS,
+            action=Action.KEPT,
+            line_start=1,
+            line_end=max(last_line, 1),
+            rows=0,
+            detail="the file holds nothing to count (empty, only headers, or every row dropped)",
+            device=device,
+        )

@@ -374,7 +374,7 @@ def test_intel_excerpt_without_header_is_not_a_log() -> None:
     with pytest.raises(CollectorError, match="not a powermetrics text log") as caught:
         parse_fixture(INTEL)
     assert caught.value.path == FIXTURES / INTEL
-    assert caught.value.line is None
+    assert caught.value.line == 8
     assert "-f plist" in caught.value.hint
 
 
