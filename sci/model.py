@@ -113,6 +113,8 @@ class IssueKind(StrEnum):
     EXCLUDED = "excluded"  # counted by another platform (e.g. a self-hosted runner on a cloud VM)
     UNKNOWN_UNIT = "unknown-unit"  # a unit the collector does not know: the row is dropped
     PARTIAL_PERIOD = "partial-period"  # a period only partly covered (a month still open)
+    # parts that do not add up to their stated total (AWS scopes 1+2+3 vs the total): the parts count
+    TOTAL_MISMATCH = "total-mismatch"
 
 
 class Action(StrEnum):
