@@ -19,6 +19,8 @@ ENTRY_POINT_GROUP = "sci_report.collectors"
 BUILTIN: tuple[tuple[str, str], ...] = (
     ("powermetrics", "collectors.powermetrics_text:PowermetricsText"),
     ("nvidia-smi", "collectors.nvidia_smi_csv:NvidiaSmiCsv"),
+    ("aws-carbon", "collectors.aws_carbon_export:AwsCarbonExport"),
+    ("aws-cur", "collectors.aws_cur_usage:AwsCurUsage"),
     ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
 )
 

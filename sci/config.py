@@ -284,7 +284,7 @@ def _source(t: _Table, platform: str, default_gap_s: float, ceilings: Mapping[st
         key=t.key,
         platform=platform,
         collector=name,
-        paths=tuple(t.string_list("paths")),
+        paths=tuple(t.string_list("paths")) if t.has("paths") or "s3" not in options else (),
         device=t.string("device", default="{stem}"),
         timezone=_zone(zone, t.child("timezone")) if zone else None,
         max_gap_s=t.number("max_gap_s", default=default_gap_s, minimum=0.001),
@@ -524,6 +524,13 @@ class _Table:
             return self.string(name)
         if kind is list:
             return self.string_list(name)
+        if kind is dict:
+            value = self.raw[name]
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    self.child(name), f"expected a table, got {value!r}", hint="e.g. { key = ... }"
+                )
+            return dict(value)
         if kind is bool:
             value = self.raw[name]
             if not isinstance(value, bool):

@@ -75,7 +75,7 @@ def plan(config: Config, only: Sequence[Path] = ()) -> list[PlannedFile]:
     planned: dict[Path, PlannedFile] = {}
     for platform in config.platforms:
         for source in platform.sources:
-            for path in _expand(config.base_dir, source):
+            for path in _expand(config.base_dir, source) + _fetched(config.base_dir, source):
                 if path in planned:
                     raise ConfigError(
                         f"{source.key}.paths",
@@ -287,6 +287,16 @@ def _expand(base: Path, source: SourceConfig) -> list[Path]:
             )
         found.extend(m for m in matches if m not in found)
     return found
+
+
+def _fetched(base: Path, source: SourceConfig) -> list[Path]:
+    """The files a source names in the cloud (``s3 = {...}``), fetched into the local cache first."""
+    if "s3" not in source.options:
+        return []
+    from sci.cloud import aws_s3
+
+    where = aws_s3.location(source.options, f"{source.key}.s3")
+    return list(aws_s3.fetch(where, base / aws_s3.CACHE_DIR).paths)
 
 
 def _store_name(base: Path, path: Path) -> str:

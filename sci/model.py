@@ -114,6 +114,8 @@ class IssueKind(StrEnum):
     UNKNOWN_UNIT = "unknown-unit"  # a unit the collector does not know: the row is dropped
     PARTIAL_PERIOD = "partial-period"  # a period only partly covered (a month still open)
     NO_RECORDS = "no-records"  # the file yielded nothing to count (empty, or only headers)
+    # parts that do not add up to their stated total (AWS scopes 1+2+3 vs the total): the parts count
+    TOTAL_MISMATCH = "total-mismatch"
 
 
 class Action(StrEnum):

@@ -1,0 +1,1 @@
+"""Cloud providers: fetching exports from their storage, and the coefficients used to estimate usage."""
