@@ -20,6 +20,9 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("powermetrics", "collectors.powermetrics_text:PowermetricsText"),
     ("nvidia-smi", "collectors.nvidia_smi_csv:NvidiaSmiCsv"),
     ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
+    ("github-usage", "collectors.github_usage_csv:GithubUsageCsv"),
+    ("github-jobs", "collectors.github_jobs_json:GithubJobsJson"),
+    ("gitlab-jobs", "collectors.gitlab_jobs_json:GitlabJobsJson"),
 )
 
 

@@ -524,6 +524,8 @@ class _Table:
             return self.string(name)
         if kind is list:
             return self.string_list(name)
+        if kind is dict:  # a table, e.g. runners = { "my-label" = { vcpus = 4 } }: its collector checks it
+            return dict(_Table(self.raw[name], self.child(name)).raw)
         if kind is bool:
             value = self.raw[name]
             if not isinstance(value, bool):
