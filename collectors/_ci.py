@@ -299,3 +299,12 @@ def utc_time(ctx: SourceContext, line: int, value: object, what: str) -> datetim
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise ctx.error(line, f"{what} {value!r} is not an ISO 8601 time", _TIME_HINT) from None
+
+
+def string_list(ctx: SourceContext, line: int, value: object, what: str) -> list[str]:
+    """A JSON list of strings (runner labels, tags); null is empty; anything else is a ``CollectorError``."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ctx.error(line, f"{what} {value!r} is not a list of strings", "check that the file is the API response, unedited")
+    return list(value)

@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from collectors._ci import JOB_OPTIONS, CiOptions, IssueRuns, ci_options, job_record, unknown_runner, utc_time
+from collectors._ci import (
+    JOB_OPTIONS,
+    CiOptions,
+    IssueRuns,
+    ci_options,
+    job_record,
+    string_list,
+    unknown_runner,
+    utc_time,
+)
 from collectors._json import load_json, located_line, sniff_json
 from collectors.base import SourceContext
 from sci.model import IssueKind, Item
@@ -81,7 +90,7 @@ def _finding(
     end = utc_time(ctx, line, completed, f"job {job_id}: completed_at")
     if end < start:
         return IssueKind.NON_MONOTONIC, "completed_at before started_at (seen on cancelled jobs): not counted"
-    labels = [str(label) for label in job.get("labels") or []]
+    labels = string_list(ctx, line, job.get("labels"), f"job {job_id}: labels")
     runner = job.get("runner_name")
     if SELF_HOSTED in (label.lower() for label in labels):
         if options.self_hosted == "exclude":

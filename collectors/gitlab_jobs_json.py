@@ -17,6 +17,7 @@ from collectors._ci import (
     bundled_runners,
     ci_options,
     job_record,
+    string_list,
     unknown_runner,
     utc_time,
 )
@@ -94,7 +95,7 @@ def _finding(
             f"self-managed runner {description or runner.get('id')}: its machine is counted by the "
             'platform that hosts it (self_hosted = "exclude")'
         )
-    tags = [str(tag) for tag in job.get("tag_list") or []]
+    tags = string_list(ctx, line, job.get("tag_list"), f"job {job_id}: tag_list")
     spec = options.first([*tags, *([description] if description else [])]) or _by_description(description)
     if spec is None:
         raise unknown_runner(
