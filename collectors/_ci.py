@@ -306,5 +306,9 @@ def string_list(ctx: SourceContext, line: int, value: object, what: str) -> list
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ctx.error(line, f"{what} {value!r} is not a list of strings", "check that the file is the API response, unedited")
+        raise ctx.error(
+            line,
+            f"{what} {value!r} is not a list of strings",
+            "check that the file is the API response, unedited",
+        )
     return list(value)

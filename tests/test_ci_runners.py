@@ -29,7 +29,10 @@ def test_every_runner_row_names_its_source_and_a_model_in_the_tdp_table() -> Non
         rows = list(csv.DictReader(handle))
     assert len(rows) == 18
     for row in rows:
-        assert row["source"] and row["url"].startswith("https://") and row["year"] and row["licence"]
+        assert row["source"]
+        assert row["url"].startswith("https://")
+        assert row["year"]
+        assert row["licence"]
         assert int(row["vcpus"]) <= int(row["host_threads"])
         assert bundle.cpu_tdp(row["device_model"]).value > 0
     ubuntu = bundled_runners()["ubuntu-latest"]

@@ -1,4 +1,4 @@
-"""The github-jobs collector (GitHub's workflow jobs API JSON) against its fixtures, bad input and properties."""
+"""The github-jobs collector (GitHub's workflow jobs API JSON): fixtures, bad input and properties."""
 
 from __future__ import annotations
 
