@@ -111,6 +111,10 @@ class CiOptions:
             spec = self.lookup(key)
             if spec is not None:
                 return spec
+        return None
+
+    def fallback(self) -> RunnerSpec | None:
+        """The ``default_runner``'s spec, for jobs whose labels name no known runner."""
         return self.lookup(self.default_runner) if self.default_runner else None
 
     def utilisation(self, spec: RunnerSpec) -> float:

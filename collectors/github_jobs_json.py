@@ -102,6 +102,7 @@ def _finding(
         spec = options.first([*([str(runner)] if runner else []), *keys])
     else:
         spec = options.first(labels)
+    spec = spec or options.fallback()
     if spec is None:
         label = next((x for x in labels if x.lower() != SELF_HOSTED), str(runner or "my-label"))
         raise unknown_runner(ctx, line, f"job {job_id} (labels {labels}, runner {runner!r})", label)

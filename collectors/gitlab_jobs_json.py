@@ -96,7 +96,11 @@ def _finding(
             'platform that hosts it (self_hosted = "exclude")'
         )
     tags = string_list(ctx, line, job.get("tag_list"), f"job {job_id}: tag_list")
-    spec = options.first([*tags, *([description] if description else [])]) or _by_description(description)
+    spec = (
+        options.first([*tags, *([description] if description else [])])
+        or _by_description(description)
+        or options.fallback()
+    )
     if spec is None:
         raise unknown_runner(
             ctx, line, f"job {job_id} (tags {tags}, runner {description!r})", tags[0] if tags else "my-tag"

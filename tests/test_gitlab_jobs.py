@@ -69,6 +69,8 @@ def test_saas_runners_by_tag_or_description_and_self_managed_excluded() -> None:
         (IssueKind.MISSING_VALUE, 147, 147, 1),  # created
     ]
     assert "build-box-1" in issues[0].detail
+    by_default, _ = parse(C, SAAS, default_runner="saas-linux-large-amd64")
+    assert [r.resource_share for r in by_default] == [2 / 128, 4 / 128]  # the description comes first
     energy_j = sum((r.runtime_s or 0) * proxy_w(r, 240.0) for r in records)
     assert energy_j == 120 * 2.8125 + 600 * 5.625 == 3712.5
 
