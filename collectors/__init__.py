@@ -22,6 +22,9 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("aws-carbon", "collectors.aws_carbon_export:AwsCarbonExport"),
     ("aws-cur", "collectors.aws_cur_usage:AwsCurUsage"),
     ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
+    ("github-usage", "collectors.github_usage_csv:GithubUsageCsv"),
+    ("github-jobs", "collectors.github_jobs_json:GithubJobsJson"),
+    ("gitlab-jobs", "collectors.gitlab_jobs_json:GitlabJobsJson"),
 )
 
 

@@ -84,6 +84,7 @@ def check_factors(config: Config, bundle: FactorBundle) -> None:
         if platform.pue is None and platform.provider is not None:
             _check(config, f"{platform.key}.region", bundle.pue, platform.provider)
         for source in platform.sources:
+            _check_runners(config, bundle, source.key, source.options.get("runners"))
             model = source.options.get("device_model")
             if model and "tdp_w" not in source.options:
                 lookup = bundle.gpu_tdp if source.options.get("component") == "gpu" else bundle.cpu_tdp
@@ -93,6 +94,15 @@ def check_factors(config: Config, bundle: FactorBundle) -> None:
             _check(config, f"{item.key}.device_class", bundle.embodied, item.device_class)
         if item.lifespan_years is None:
             _check(config, f"{item.key}.device_class", bundle.lifespan, item.device_class)
+
+
+def _check_runners(config: Config, bundle: FactorBundle, key: str, runners: object) -> None:
+    """The CPU models of a CI source's ``runners`` option (the bundled runner table is checked by tests)."""
+    if not isinstance(runners, dict):
+        return
+    for label, spec in runners.items():
+        if isinstance(spec, dict) and isinstance(spec.get("device_model"), str) and "tdp_w" not in spec:
+            _check(config, f'{key}.runners."{label}".device_model', bundle.cpu_tdp, spec["device_model"])
 
 
 def _check(config: Config, key: str, lookup: Callable[[str], Factor], value: str) -> None:

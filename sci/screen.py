@@ -2,9 +2,10 @@
 
 A record with a negative quantity, or a measured record whose power (energy over its interval) is above
 the ceiling for its component, is dropped and counted as a data-quality issue (``negative-value``,
-``absurd-value``), with the lines it came from. Collectors report what only they can see (gaps, counter wraps, missing values); this
-is the backstop that holds for every source alike. Estimates are not held to the power ceiling: one proxy
-or CUR record may stand for a whole fleet, and its power comes from a formula, not a glitching sensor.
+``absurd-value``), with the lines it came from. Collectors report what only they can see (gaps, counter
+wraps, missing values); this is the backstop that holds for every source alike. Estimates are not held to
+the power ceiling: one proxy or CUR record may stand for a whole fleet, and its power comes from a
+formula, not a glitching sensor.
 """
 
 from __future__ import annotations

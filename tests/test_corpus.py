@@ -75,7 +75,8 @@ def test_a_bad_file_is_a_one_line_error_or_counted(
         assert err[0].startswith(f"Error: {bad}:"), err[0]
         location = err[0].removeprefix(f"Error: {bad}")
         assert location[1:].split(":", 1)[0].isdigit() or "decompression" in location, err[0]
-        assert err[1].startswith("hint: ") and len(err[1]) > 12
+        assert err[1].startswith("hint: ")
+        assert len(err[1]) > 12
         assert _state(tmp_path / "sci.duckdb") == before  # nothing of the rejected file is stored
         return
     out = capsys.readouterr().out

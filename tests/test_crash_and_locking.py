@@ -60,7 +60,8 @@ def stored(store: Path) -> tuple[int, int]:
     with duckdb.connect(str(store), read_only=True) as con:
         files = con.execute("SELECT count(*) FROM files").fetchone()
         samples = con.execute("SELECT count(*) FROM samples").fetchone()
-    assert files is not None and samples is not None
+    assert files is not None
+    assert samples is not None
     return int(files[0]), int(samples[0])
 
 
