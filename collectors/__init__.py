@@ -20,6 +20,10 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("powermetrics", "collectors.powermetrics_text:PowermetricsText"),
     ("nvidia-smi", "collectors.nvidia_smi_csv:NvidiaSmiCsv"),
     ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
+    ("turbostat", "collectors.turbostat:Turbostat"),
+    ("intel-power-gadget", "collectors.intel_power_gadget:IntelPowerGadget"),
+    ("rapl", "collectors.rapl_log:RaplLog"),
+    ("scaphandre", "collectors.scaphandre_json:ScaphandreJson"),
 )
 
 
