@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, ClassVar
@@ -62,7 +63,13 @@ class _Reader:
     def _more(self) -> bool:
         if self.eof:
             return False
-        chunk = self.stream.read(CHUNK)
+        try:
+            chunk = self.stream.read(CHUNK)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self.ctx.error(
+                self.line, f"cannot read on: the data is corrupt or cut off ({exc})",
+                "re-copy the file, or decompress what is readable with `zcat FILE > FILE.json`",
+            ) from None
         try:
             text = self.decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError:
