@@ -113,7 +113,9 @@ class _Parser:
                 try:
                     cells = _cells(text)
                 except csv.Error:
-                    raise self.ctx.error(number, "cannot read this line as CSV", "check that the file is not damaged") from None
+                    raise self.ctx.error(
+                        number, "cannot read this line as CSV", "check that the file is not damaged"
+                    ) from None
                 if len(cells) == 1 and "=" in cells[0]:
                     self._footer(cells[0], number)
                     continue
@@ -129,15 +131,20 @@ class _Parser:
                     raise self.ctx.error(number, "a data row after the summary footer", "one log per file")
                 yield from self._row(cells, columns, number)
         if columns is None:
-            raise self.ctx.error(None, "no header line with System Time", "this is not an Intel Power Gadget log")
+            raise self.ctx.error(
+                None, "no header line with System Time", "this is not an Intel Power Gadget log"
+            )
         yield from self.runs.close_all()
         yield from self._end(cut)
 
     def _header(self, cells: list[str], number: int) -> dict[str, int]:
         where = {name: i for i, name in enumerate(cells) if name}
         if "System Time" not in where or "Elapsed Time (sec)" not in where:
-            raise self.ctx.error(number, "the first line is not the header (System Time, RDTSC, Elapsed Time (sec), ...)",
-                                 "this is not an Intel Power Gadget log")
+            raise self.ctx.error(
+                number,
+                "the first line is not the header (System Time, RDTSC, Elapsed Time (sec), ...)",
+                "this is not an Intel Power Gadget log",
+            )
         for name, i in where.items():
             match = _COUNTER.fullmatch(name)
             if match and match[1] in _COUNTED:
@@ -148,9 +155,14 @@ class _Parser:
         inside = [c for c in cells if (m := _COUNTER.fullmatch(c)) and m[1] not in _COUNTED]
         if inside:
             yield QualityIssue(
-                IssueKind.OVERLAP, Action.DROPPED, number, number, 1,
+                IssueKind.OVERLAP,
+                Action.DROPPED,
+                number,
+                number,
+                1,
                 f"{', '.join(inside)}: IA (cores) and GT (graphics) lie inside the processor package, not "
-                "counted beside it", self.ctx.device,
+                "counted beside it",
+                self.ctx.device,
             )
 
     def _footer(self, entry: str, number: int) -> None:
@@ -158,14 +170,16 @@ class _Parser:
         try:
             self.footer[key.strip()] = float(value)
         except ValueError:
-            raise self.ctx.error(number, f"footer value {value.strip()!r} is not a number", "check that the file is not damaged") from None
+            raise self.ctx.error(
+                number,
+                f"footer value {value.strip()!r} is not a number",
+                "check that the file is not damaged",
+            ) from None
 
     def _wall(self, text: str, number: int) -> datetime:
         match = _TIME.fullmatch(text)
         try:
-            if match is None:
-                raise ValueError(text)
-            hour, minute, second, milli = (int(g) for g in match.groups())
+            hour, minute, second, milli = (int(g) for g in (match.groups() if match else ("x",) * 4))
             wall = datetime(self.day.year, self.day.month, self.day.day, hour, minute, second, milli * 1000)  # noqa: DTZ001 - local wall time, resolved below
         except ValueError:
             raise self.ctx.error(number, f"cannot read System Time {text!r}", "it is HH:MM:SS:mmm") from None
@@ -178,25 +192,40 @@ class _Parser:
         try:
             value = float(cells[index])
         except (ValueError, IndexError):
-            raise self.ctx.error(number, f"{what} {cells[index] if index < len(cells) else ''!r} is not a number",
-                                 "check that the file is not damaged") from None
+            raise self.ctx.error(
+                number,
+                f"{what} {cells[index] if index < len(cells) else ''!r} is not a number",
+                "check that the file is not damaged",
+            ) from None
         if not math.isfinite(value):
-            raise self.ctx.error(number, f"{what} is not a finite number", "check that the file is not damaged")
+            raise self.ctx.error(
+                number, f"{what} is not a finite number", "check that the file is not damaged"
+            )
         return value
 
     def _row(self, cells: list[str], columns: dict[str, int], number: int) -> Iterator[Item]:
         if len(cells) != max(columns.values()) + 1 and len(cells) < max(columns.values()) + 1:
-            raise self.ctx.error(number, f"{len(cells)} fields where the header has {max(columns.values()) + 1}",
-                                 "check that the file is not damaged")
+            raise self.ctx.error(
+                number,
+                f"{len(cells)} fields where the header has {max(columns.values()) + 1}",
+                "check that the file is not damaged",
+            )
         wall = self._wall(cells[columns["System Time"]], number)
         elapsed = self._number(cells, columns["Elapsed Time (sec)"], number, "Elapsed Time")
         if self.anchor is not None and wall <= self.anchor[0]:
-            yield from self.runs.note("time", IssueKind.NON_MONOTONIC, Action.DROPPED,
-                                      "System Time not after the previous row: the row is dropped", number)
+            yield from self.runs.note(
+                "time",
+                IssueKind.NON_MONOTONIC,
+                Action.DROPPED,
+                "System Time not after the previous row: the row is dropped",
+                number,
+            )
             return
         utc, flag = self.clock.to_utc(wall)
         if flag is not None:
-            yield from self.runs.note("clock", IssueKind.AMBIGUOUS_TIME, Action.KEPT, describe(flag, self.clock.zone), number)
+            yield from self.runs.note(
+                "clock", IssueKind.AMBIGUOUS_TIME, Action.KEPT, describe(flag, self.clock.zone), number
+            )
         begin = self.anchor[1] if self.anchor is not None else utc - timedelta(seconds=max(elapsed, 0.0))
         self.anchor = (wall, utc, elapsed)
         self.elapsed_last = elapsed
@@ -209,23 +238,39 @@ class _Parser:
             before = 0.0 if counter.last is None else counter.last
             counter.last = value
             if value < before:
-                yield from self.runs.note(f"c{counter.column}", IssueKind.COUNTER_RESET, Action.DROPPED,
-                                          "a cumulative energy went down (a new log run?): the interval is dropped",
-                                          number)
+                yield from self.runs.note(
+                    f"c{counter.column}",
+                    IssueKind.COUNTER_RESET,
+                    Action.DROPPED,
+                    "a cumulative energy went down (a new log run?): the interval is dropped",
+                    number,
+                )
                 continue
             counter.total_j += value - before
             yield Record(
-                device=self.ctx.device, component=_COUNTED[counter.kind][0], start_utc=begin, end_utc=utc,
-                tier=Tier.MEASURED, method=_method(counter.kind, counter.package), line=number,
+                device=self.ctx.device,
+                component=_COUNTED[counter.kind][0],
+                start_utc=begin,
+                end_utc=utc,
+                tier=Tier.MEASURED,
+                method=_method(counter.kind, counter.package),
+                line=number,
                 energy_kwh=(value - before) / J_PER_KWH,
             )
 
     def _end(self, cut: bool) -> Iterator[Item]:
         if not self.footer:
             if self.rows:
-                yield QualityIssue(IssueKind.TRUNCATED, Action.KEPT, 1, 1, 1,
-                                   "no summary footer (the log was stopped before Intel Power Gadget wrote it): "
-                                   "the rows are counted, the footer check is not possible", self.ctx.device)
+                yield QualityIssue(
+                    IssueKind.TRUNCATED,
+                    Action.KEPT,
+                    1,
+                    1,
+                    1,
+                    "no summary footer (the log was stopped before Intel Power Gadget wrote it): "
+                    "the rows are counted, the footer check is not possible",
+                    self.ctx.device,
+                )
             return
         if not self.counters:
             yield from self._from_footer()
@@ -237,16 +282,25 @@ class _Parser:
             if stated is None or cut:
                 continue
             if abs(stated - counter.total_j) > max(FOOTER_TOLERANCE_J, 0.01 * abs(stated)):
-                yield QualityIssue(IssueKind.MALFORMED_ROW, Action.KEPT, 1, 1, self.rows,
-                                   f"the footer's {key} = {stated:g} J but the rows sum to {counter.total_j:g} J "
-                                   f"(footer {total_s} s, rows {self.elapsed_last:g} s): the rows are counted",
-                                   self.ctx.device)
+                yield QualityIssue(
+                    IssueKind.MALFORMED_ROW,
+                    Action.KEPT,
+                    1,
+                    1,
+                    self.rows,
+                    f"the footer's {key} = {stated:g} J but the rows sum to {counter.total_j:g} J "
+                    f"(footer {total_s} s, rows {self.elapsed_last:g} s): the rows are counted",
+                    self.ctx.device,
+                )
 
     def _from_footer(self) -> Iterator[Item]:
         total_s = self.footer.get("Total Elapsed Time (sec)")
         if self.first is None or total_s is None:
-            raise self.ctx.error(None, "no cumulative energy columns and no rows to place the footer in time",
-                                 "log with the energy columns (Intel Power Gadget writes them by default)")
+            raise self.ctx.error(
+                None,
+                "no cumulative energy columns and no rows to place the footer in time",
+                "log with the energy columns (Intel Power Gadget writes them by default)",
+            )
         utc, elapsed, line = self.first
         start = utc - timedelta(seconds=elapsed)
         for key, value in self.footer.items():
@@ -254,12 +308,15 @@ class _Parser:
             if match is None or match[1] not in _COUNTED:
                 continue
             yield Record(
-                device=self.ctx.device, component=_COUNTED[match[1]][0], start_utc=start,
-                end_utc=start + timedelta(seconds=total_s), tier=Tier.MEASURED,
-                method=_method(match[1], int(match[2])) + "/footer", line=line, energy_kwh=value / J_PER_KWH,
+                device=self.ctx.device,
+                component=_COUNTED[match[1]][0],
+                start_utc=start,
+                end_utc=start + timedelta(seconds=total_s),
+                tier=Tier.MEASURED,
+                method=_method(match[1], int(match[2])) + "/footer",
+                line=line,
+                energy_kwh=value / J_PER_KWH,
             )
 
 
 __all__ = ["IntelPowerGadget"]
-
-

@@ -199,9 +199,7 @@ class _Parser:
                 f"readings more than max_gap_s = {self.ctx.max_gap_s:g} s apart: the counter may have "
                 "wrapped unseen, the time between is not covered"
             )
-            yield from runs.note(
-                zone.zone, IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s
-            )
+            yield from runs.note(zone.zone, IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s)
             return
         delta_uj = energy_uj - e1
         if delta_uj < 0:

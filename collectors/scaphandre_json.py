@@ -16,7 +16,7 @@ import math
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, TypeGuard
 
 from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, head_text
@@ -40,9 +40,11 @@ class ScaphandreJson:
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
-        """Starts with ``[`` or ``{`` and names the report's keys (``"host"``, ``"consumers"``, ``"sockets"``)."""
+        """Starts with ``[`` or ``{`` and names two report keys: host, consumers, sockets."""
         text = head_text(head).lstrip()
-        return text[:1] in ("[", "{") and sum(key in text for key in ('"host"', '"consumers"', '"sockets"')) >= 2
+        return (
+            text[:1] in ("[", "{") and sum(key in text for key in ('"host"', '"consumers"', '"sockets"')) >= 2
+        )
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         yield from _Parser(ctx).run()
@@ -67,7 +69,8 @@ class _Reader:
             chunk = self.stream.read(CHUNK)
         except (OSError, EOFError, zlib.error) as exc:
             raise self.ctx.error(
-                self.line, f"cannot read on: the data is corrupt or cut off ({exc})",
+                self.line,
+                f"cannot read on: the data is corrupt or cut off ({exc})",
                 "re-copy the file, or decompress what is readable with `zcat FILE > FILE.json`",
             ) from None
         try:
@@ -111,8 +114,11 @@ class _Reader:
                     continue
                 if "\n" not in self.buffer[exc.pos :].rstrip() and exc.pos >= len(self.buffer.rstrip()) - 64:
                     return None
-                raise self.ctx.error(self.line + self.buffer.count("\n", self.pos, exc.pos),
-                                     f"not valid JSON: {exc.msg}", _HINT) from None
+                raise self.ctx.error(
+                    self.line + self.buffer.count("\n", self.pos, exc.pos),
+                    f"not valid JSON: {exc.msg}",
+                    _HINT,
+                ) from None
             except RecursionError:
                 raise self.ctx.error(self.line, "JSON nested too deeply", _HINT) from None
             if end == len(self.buffer) and not self.eof and self._more():
@@ -139,7 +145,7 @@ class _Parser:
         if issue is not None:
             yield issue
 
-    def _reports(self, reader: _Reader) -> Iterator[Item]:  # noqa: PLR0912 - one state machine
+    def _reports(self, reader: _Reader) -> Iterator[Item]:
         first = reader.peek()
         if first not in ("[", "{"):
             raise self.ctx.error(reader.line, "not a JSON array or object of Scaphandre reports", _HINT)
@@ -148,8 +154,11 @@ class _Parser:
             char = reader.peek()
             if char == "":
                 if in_array:
-                    yield self._truncated(reader.line, "the closing ] is missing (the exporter was stopped): "
-                                          "every complete report is read", Action.KEPT)
+                    yield self._truncated(
+                        reader.line,
+                        "the closing ] is missing (the exporter was stopped): every complete report is read",
+                        Action.KEPT,
+                    )
                 return
             if char == "[" and not in_array:
                 reader.take()
@@ -165,8 +174,12 @@ class _Parser:
             start = reader.line
             decoded = reader.value()
             if decoded is None:
-                yield self._truncated(start, "the last report is cut off mid-write: it is not read",
-                                      Action.DROPPED, reader.line - start + 1)
+                yield self._truncated(
+                    start,
+                    "the last report is cut off mid-write: it is not read",
+                    Action.DROPPED,
+                    reader.line - start + 1,
+                )
                 return
             report, line = decoded
             if not isinstance(report, dict):
@@ -184,8 +197,13 @@ class _Parser:
         else:
             stamp = _any_timestamp(report)
         if not _is_number(stamp):
-            yield from self.runs.note("host", IssueKind.MISSING_VALUE, Action.DROPPED,
-                                      "a report without a timestamp (an old Scaphandre?): not read", line)
+            yield from self.runs.note(
+                "host",
+                IssueKind.MISSING_VALUE,
+                Action.DROPPED,
+                "a report without a timestamp (an old Scaphandre?): not read",
+                line,
+            )
             return
         try:
             utc = datetime.fromtimestamp(float(stamp), tz=UTC)
@@ -198,31 +216,54 @@ class _Parser:
             return
         step_s = (utc - begin).total_seconds()
         if step_s <= 0:
-            yield from self.runs.note("host", IssueKind.NON_MONOTONIC, Action.DROPPED,
-                                      "timestamp not after the previous report: the report is dropped", line)
+            yield from self.runs.note(
+                "host",
+                IssueKind.NON_MONOTONIC,
+                Action.DROPPED,
+                "timestamp not after the previous report: the report is dropped",
+                line,
+            )
             return
         self.anchor = utc
         if step_s > self.ctx.max_gap_s:
             yield from self.runs.note(
-                "host", IssueKind.GAP, Action.NOT_BRIDGED,
-                f"reports more than max_gap_s = {self.ctx.max_gap_s:g} s apart: the time between is not covered",
-                line, seconds=step_s)
+                "host",
+                IssueKind.GAP,
+                Action.NOT_BRIDGED,
+                f"reports more than max_gap_s = {self.ctx.max_gap_s:g} s apart: the time between is not "
+                "covered",
+                line,
+                seconds=step_s,
+            )
             return
         if not _is_number(power_uw):
             yield from self.runs.note(
-                "host", IssueKind.NO_POWER_DATA, Action.DROPPED,
+                "host",
+                IssueKind.NO_POWER_DATA,
+                Action.DROPPED,
                 "no host consumption (Scaphandre omits host before it has two readings): the interval is "
-                "dropped, never counted as 0 W", line, seconds=step_s)
+                "dropped, never counted as 0 W",
+                line,
+                seconds=step_s,
+            )
             return
         energy_kwh = float(power_uw) / UW_PER_W * step_s / J_PER_KWH
         if not math.isfinite(energy_kwh):
             raise self.ctx.error(line, f"host consumption {power_uw!r} uW is not a plausible power", _HINT)
         yield from self.runs.close("host")
-        yield Record(device=self.ctx.device, component=Component.SYSTEM, start_utc=begin, end_utc=utc,
-                     tier=Tier.MEASURED, method="scaphandre/host", line=line, energy_kwh=energy_kwh)
+        yield Record(
+            device=self.ctx.device,
+            component=Component.SYSTEM,
+            start_utc=begin,
+            end_utc=utc,
+            tier=Tier.MEASURED,
+            method="scaphandre/host",
+            line=line,
+            energy_kwh=energy_kwh,
+        )
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -238,5 +279,3 @@ def _any_timestamp(report: dict[str, Any]) -> object:
 
 
 __all__ = ["ScaphandreJson"]
-
-

@@ -114,7 +114,10 @@ class Turbostat:
     needs_timezone: ClassVar[bool] = False
     OPTIONS: ClassVar[Mapping[str, tuple[type, str]]] = {
         "interval_s": (float, "turbostat's --interval in s: required without Time_Of_Day_Seconds"),
-        "start": (str, "ISO 8601 time with offset when turbostat started: required without Time_Of_Day_Seconds"),
+        "start": (
+            str,
+            "ISO 8601 time with offset when turbostat started: required without Time_Of_Day_Seconds",
+        ),
     }
 
     @classmethod
@@ -145,7 +148,9 @@ class _Parser:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
-            raise self.ctx.error(None, f"option interval_s must be a positive number, got {value!r}", _OPTIONS_HINT)
+            raise self.ctx.error(
+                None, f"option interval_s must be a positive number, got {value!r}", _OPTIONS_HINT
+            )
         return timedelta(seconds=float(value))
 
     def _start(self, value: Any) -> datetime | None:
@@ -184,7 +189,9 @@ class _Parser:
                 if not (first == "-" or first[0].isdigit()):
                     if header is not None:
                         detail = "not a turbostat row (stderr interleaved?): the line is skipped"
-                        yield from self.runs.note("noise", IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number)
+                        yield from self.runs.note(
+                            "noise", IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number
+                        )
                     continue  # before the first header: the system-configuration dump
                 if header is None:
                     orphans.append(number)
@@ -193,7 +200,9 @@ class _Parser:
         if header is not None:
             yield from self._block(header, block)
         elif not orphans:
-            raise self.ctx.error(None, "no turbostat header line", "log turbostat's own output, header included")
+            raise self.ctx.error(
+                None, "no turbostat header line", "log turbostat's own output, header included"
+            )
         yield from self._finish(orphans)
 
     def _header(self, columns: list[str], text: str, number: int) -> _Header:
@@ -205,17 +214,29 @@ class _Parser:
                 "run turbostat with power columns shown, e.g. --show PkgWatt,RAMWatt,Time_Of_Day_Seconds",
             )
         if header.time < 0 and (self.interval is None or self.start is None):
-            raise self.ctx.error(number, f"no {TIME_COLUMN} column, and interval_s or start is not set", _OPTIONS_HINT)
+            raise self.ctx.error(
+                number, f"no {TIME_COLUMN} column, and interval_s or start is not set", _OPTIONS_HINT
+            )
         return header
 
     def _noted(self, columns: list[str], text: str, number: int) -> Iterator[QualityIssue]:
         glued = [c for c in _cells(text) if c and c not in _KNOWN and len(_split_glued(c)) == 2]
         inside = [c for c in _INSIDE_PACKAGE if c in columns and ("PkgWatt" in columns or "Pkg_J" in columns)]
         for key, kind, action, detail in (
-            ("glued", IssueKind.MALFORMED_ROW, Action.KEPT, f"header cells {', '.join(glued)} read as two "
-             "columns each (a TAB missing in the header, a known turbostat glitch)"),
-            ("inside", IssueKind.OVERLAP, Action.DROPPED, f"{', '.join(inside)} inside the package column: not "
-             "counted beside it (E uses the package and RAM columns)"),
+            (
+                "glued",
+                IssueKind.MALFORMED_ROW,
+                Action.KEPT,
+                f"header cells {', '.join(glued)} read as two "
+                "columns each (a TAB missing in the header, a known turbostat glitch)",
+            ),
+            (
+                "inside",
+                IssueKind.OVERLAP,
+                Action.DROPPED,
+                f"{', '.join(inside)} inside the package column: not "
+                "counted beside it (E uses the package and RAM columns)",
+            ),
         ):
             if (glued if key == "glued" else inside) and key not in self.noted:
                 self.noted.add(key)
@@ -226,12 +247,16 @@ class _Parser:
             return
         if not header.topology:  # --Summary or no topology columns: every row is the system
             for number, cells in block:
-                yield from self._reading(header, number, cells, {n: _cell(cells, i) for n, i in header.power.items()})
+                yield from self._reading(
+                    header, number, cells, {n: _cell(cells, i) for n, i in header.power.items()}
+                )
             return
         summary = [(n, c) for n, c in block if all(_cell(c, i) == "-" for i in header.topology)]
         if summary:
             number, cells = summary[0]
-            yield from self._reading(header, number, cells, {n: _cell(cells, i) for n, i in header.power.items()})
+            yield from self._reading(
+                header, number, cells, {n: _cell(cells, i) for n, i in header.power.items()}
+            )
             return
         yield from self._per_package(header, block)
 
@@ -256,7 +281,8 @@ class _Parser:
 
     def _time(self, header: _Header, number: int, cells: list[str]) -> datetime:
         if header.time < 0:
-            assert self.start is not None and self.interval is not None
+            assert self.start is not None
+            assert self.interval is not None
             return self.start + self.interval * (self.readings + 1)
         stamp = _cell(cells, header.time)
         try:
@@ -285,19 +311,28 @@ class _Parser:
             return
         self.anchor = end
         if header.time >= 0 and self.ctx.max_gap_s < step_s:
-            detail = f"readings more than max_gap_s = {self.ctx.max_gap_s:g} s apart: the time between is not covered"
-            yield from self.runs.note("time", IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s)
+            detail = (
+                f"readings more than max_gap_s = {self.ctx.max_gap_s:g} s apart: "
+                "the time between is not covered"
+            )
+            yield from self.runs.note(
+                "time", IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s
+            )
             return
         yield from self.runs.close("time")
         for name, value in values.items():
             yield from self._record(name, value, begin, end, number)
 
-    def _record(self, name: str, value: str | None, begin: datetime, end: datetime, number: int) -> Iterator[Item]:
+    def _record(
+        self, name: str, value: str | None, begin: datetime, end: datetime, number: int
+    ) -> Iterator[Item]:
         component, joules = POWER[name]
         step_s = (end - begin).total_seconds()
         if value is None:
             detail = f"{name} is empty on the summary row: the interval is dropped, never counted as 0"
-            yield from self.runs.note(name, IssueKind.MISSING_VALUE, Action.DROPPED, detail, number, seconds=step_s)
+            yield from self.runs.note(
+                name, IssueKind.MISSING_VALUE, Action.DROPPED, detail, number, seconds=step_s
+            )
             return
         try:
             amount = float(value)
@@ -306,7 +341,9 @@ class _Parser:
         energy_j = amount if joules else amount * step_s
         if not math.isfinite(energy_j):
             detail = f"{name} {value!r} is not a number: the interval is dropped"
-            yield from self.runs.note(name, IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number, seconds=step_s)
+            yield from self.runs.note(
+                name, IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number, seconds=step_s
+            )
             return
         yield from self.runs.close(name)
         yield Record(

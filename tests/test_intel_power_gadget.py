@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 DATE = {"date": "2026-10-01"}
 
 
-def parse(path: Path, tz: ZoneInfo | None = BERLIN, **options: Any) -> tuple[list[Record], list[QualityIssue]]:
+def parse(
+    path: Path, tz: ZoneInfo | None = BERLIN, **options: Any
+) -> tuple[list[Record], list[QualityIssue]]:
     records: list[Record] = []
     issues: list[QualityIssue] = []
     ctx = SourceContext(path=path, device="laptop", timezone=tz, options=options or DATE)
@@ -84,7 +88,7 @@ def test_midnight_rollover() -> None:
     package = [r for r in records if r.component is Component.PACKAGE]
     assert package[0].end_utc == datetime(2026, 10, 1, 21, 59, 59, 726000, tzinfo=UTC)
     assert package[-1].end_utc == datetime(2026, 10, 1, 22, 0, 0, 876000, tzinfo=UTC)  # next local day
-    assert all(a.end_utc == b.start_utc for a, b in zip(package, package[1:], strict=False))
+    assert all(a.end_utc == b.start_utc for a, b in itertools.pairwise(package))
     assert not of(issues, IssueKind.NON_MONOTONIC)
 
 
@@ -139,7 +143,9 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
         header = b"System Time,RDTSC,Elapsed Time (sec),Cumulative Processor Energy_0(Joules)\n"
         for prefix in (b"", header):
             path.write_bytes(prefix + data)
-            try:
-                list(IntelPowerGadget().parse(SourceContext(path=path, device="d", timezone=BERLIN, options=DATE)))
-            except CollectorError:
-                pass
+            with contextlib.suppress(CollectorError):
+                list(
+                    IntelPowerGadget().parse(
+                        SourceContext(path=path, device="d", timezone=BERLIN, options=DATE)
+                    )
+                )

@@ -23,7 +23,9 @@ NOT_A_LOG = {
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "README.md" and "sysfs" not in p.parts)
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.name != "README.md" and "sysfs" not in p.parts
+    )
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,10 @@ def test_time_of_day_blocks() -> None:
 
 def test_joules_columns_are_the_interval_energy() -> None:
     records, _ = parse(FIXTURES / "amd_7950x_time_of_day_joules.tsv")
-    assert [(r.method, round(joules(r), 9)) for r in records] == [("turbostat/Pkg_J", 750.0), ("turbostat/Pkg_J", 747.5)]
+    assert [(r.method, round(joules(r), 9)) for r in records] == [
+        ("turbostat/Pkg_J", 750.0),
+        ("turbostat/Pkg_J", 747.5),
+    ]
 
 
 def test_gap_and_non_monotonic() -> None:
@@ -126,7 +129,10 @@ def test_core_and_gfx_when_there_is_no_package_column(tmp_path: Path) -> None:
     path = tmp_path / "t.tsv"
     path.write_text("Core\tCPU\tBusy%\tCorWatt\tGFXWatt\n-\t-\t5\t2.00\t0.50\n0\t0\t5\t1.00\n")
     records, issues = parse(path, **TIMED)
-    assert [(r.component, round(joules(r), 9)) for r in records] == [(Component.CPU, 10.0), (Component.GPU, 2.5)]
+    assert [(r.component, round(joules(r), 9)) for r in records] == [
+        (Component.CPU, 10.0),
+        (Component.GPU, 2.5),
+    ]
     assert not of(issues, IssueKind.OVERLAP)
 
 
@@ -165,7 +171,9 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
         for prefix in (b"", b"Core\tCPU\tTime_Of_Day_Seconds\tPkgWatt\tRAMWatt\n"):
             path.write_bytes(prefix + data)
             try:
-                for item in Turbostat().parse(SourceContext(path=path, device="d", options={"interval_s": 1.0})):
+                for item in Turbostat().parse(
+                    SourceContext(path=path, device="d", options={"interval_s": 1.0})
+                ):
                     if isinstance(item, Record):
                         assert math.isfinite(item.energy_kwh or 0.0)
             except CollectorError:
