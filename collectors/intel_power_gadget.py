@@ -204,7 +204,7 @@ class _Parser:
         return value
 
     def _row(self, cells: list[str], columns: dict[str, int], number: int) -> Iterator[Item]:
-        if len(cells) != max(columns.values()) + 1 and len(cells) < max(columns.values()) + 1:
+        if len(cells) < max(columns.values()) + 1:
             raise self.ctx.error(
                 number,
                 f"{len(cells)} fields where the header has {max(columns.values()) + 1}",
