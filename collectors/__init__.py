@@ -25,6 +25,10 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("github-usage", "collectors.github_usage_csv:GithubUsageCsv"),
     ("github-jobs", "collectors.github_jobs_json:GithubJobsJson"),
     ("gitlab-jobs", "collectors.gitlab_jobs_json:GitlabJobsJson"),
+    ("turbostat", "collectors.turbostat:Turbostat"),
+    ("intel-power-gadget", "collectors.intel_power_gadget:IntelPowerGadget"),
+    ("rapl", "collectors.rapl_log:RaplLog"),
+    ("scaphandre", "collectors.scaphandre_json:ScaphandreJson"),
 )
 
 
