@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ class Session:
         self.backends = opened.backends
         self.unavailable: list[Unavailable] = opened.unavailable
         self.started_utc = datetime.now(UTC)
+        self.host = socket.gethostname()
         self.writer: log.LogWriter | None = None
         try:
             if log_path is not None:
@@ -38,6 +40,7 @@ class Session:
                     started_utc=self.started_utc,
                     interval_s=interval_s,
                     backends=self.backends,
+                    host=self.host,
                 )
                 self.writer = log.LogWriter(log_path, head)
         except SciError:
