@@ -46,7 +46,9 @@ def child(mode: str, iterations: int) -> dict[str, float]:
         from sci.measure.backends import BackendOptions
         from sci.measure.session import Session
 
-        session = Session(command=["bench"], interval_s=1.0, options=BackendOptions(tdp_w=100.0), log_path=None)
+        session = Session(
+            command=["bench"], interval_s=1.0, options=BackendOptions(tdp_w=100.0), log_path=None
+        )
         cpu0 = time.process_time()
         session.start()
         work(iterations)
@@ -56,7 +58,10 @@ def child(mode: str, iterations: int) -> dict[str, float]:
         from codecarbon import OfflineEmissionsTracker
 
         tracker = OfflineEmissionsTracker(
-            country_iso_code="DEU", save_to_file=False, log_level="error", measure_power_secs=1,
+            country_iso_code="DEU",
+            save_to_file=False,
+            log_level="error",
+            measure_power_secs=1,
             tracking_mode="process",
         )
         cpu0 = time.process_time()
@@ -76,9 +81,11 @@ def child(mode: str, iterations: int) -> dict[str, float]:
 
 
 def run(mode: str, iterations: int) -> dict[str, float]:
-    out = subprocess.run(  # noqa: S603 - this script, by path
+    out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--iterations", str(iterations)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -104,9 +111,9 @@ def main() -> None:
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{platform.processor() or platform.platform()}, Python {platform.python_version()}",
         f"workload: {base['cpu_s']:.2f} s CPU (baseline), 1 Hz sampling",
-        f"ours: {ours['samples']:.0f} samples, {ours_ms:.3f} ms CPU per sample (whole process minus baseline); "
+        f"ours: {ours['samples']:.0f} samples, {ours_ms:.3f} ms CPU per sample (process - baseline); "
         f"sampler thread alone {thread_ms:.3f} ms per sample",
-        f"codecarbon: ~{cc['samples']:.0f} samples, {cc_ms:.3f} ms CPU per sample (whole process minus baseline)",
+        f"codecarbon: ~{cc['samples']:.0f} samples, {cc_ms:.3f} ms CPU per sample (process - baseline)",
         f"ratio codecarbon / ours: {cc_ms / ours_ms:.1f}x" if ours_ms > 0 else "ratio: ours below noise",
     ]
     print("\n".join(lines))

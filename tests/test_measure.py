@@ -3,6 +3,7 @@ and `sci-report measure` end to end with a real subprocess."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -195,7 +196,7 @@ def test_sampler_covers_the_run_without_gaps_and_sums_energy() -> None:
     while sampler.samples < 3:
         sampler.sample_now()
     sampler.stop()
-    assert all(a.t_end == b.t_start for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a.t_end == b.t_start for a, b in itertools.pairwise(seen))
     total_s = seen[-1].t_end - seen[0].t_start
     assert math.isclose(sampler.energy_j, 10.0 * total_s, rel_tol=1e-9)
 
@@ -207,7 +208,8 @@ def test_sampler_covers_the_run_without_gaps_and_sums_energy() -> None:
 def test_constant_steps_predict_exactly_with_no_interval(energy: float, k: int, more: int) -> None:
     estimate = predict_total([energy] * k, total_steps=k + more)
     assert math.isclose(estimate.value, energy * (k + more), rel_tol=1e-9)
-    assert estimate.low is not None and estimate.high is not None
+    assert estimate.low is not None
+    assert estimate.high is not None
     assert math.isclose(estimate.low, estimate.value, rel_tol=1e-9)
     assert math.isclose(estimate.high, estimate.value, rel_tol=1e-9)
 
@@ -218,7 +220,8 @@ def test_interval_narrows_as_steps_accumulate_on_noisy_iid_steps() -> None:
     widths = []
     for k in (5, 20, 80, 320):
         estimate = predict_total(steps[:k], total_steps=400)
-        assert estimate.low is not None and estimate.high is not None
+        assert estimate.low is not None
+        assert estimate.high is not None
         widths.append(estimate.high - estimate.low)
         assert estimate.low <= math.fsum(steps) <= estimate.high  # the realised total (seeded)
     assert widths == sorted(widths, reverse=True)
@@ -251,7 +254,8 @@ def test_tracker_steps_predict_and_write_kfp_metrics(tmp_path: Path, monkeypatch
         prediction = tracker.predict()
     assert prediction.steps_done == 3
     assert prediction.carbon_g is not None
-    assert prediction.energy_kwh.low is not None and prediction.energy_kwh.high is not None
+    assert prediction.energy_kwh.low is not None
+    assert prediction.energy_kwh.high is not None
     assert prediction.energy_kwh.low <= prediction.energy_kwh.value <= prediction.energy_kwh.high
     written = json.loads(metrics.read_text())
     names = {m["name"]: m for m in written["metrics"]}

@@ -3,6 +3,7 @@ arbitrary bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 from pathlib import Path
@@ -99,7 +100,5 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.scimeasure.jsonl"
         path.write_bytes(b'{"format":"sci-report-measure","version":1}\n' + data)
-        try:
+        with contextlib.suppress(CollectorError):
             parse(path)
-        except CollectorError:
-            pass
