@@ -17,6 +17,7 @@ from sci.errors import CollectorError, SciError
 ENTRY_POINT_GROUP = "sci_report.collectors"
 
 BUILTIN: tuple[tuple[str, str], ...] = (
+    ("measure", "collectors.measure_log:MeasureLog"),  # exact sniff: its header names the format
     ("powermetrics", "collectors.powermetrics_text:PowermetricsText"),
     ("nvidia-smi", "collectors.nvidia_smi_csv:NvidiaSmiCsv"),
     ("aws-carbon", "collectors.aws_carbon_export:AwsCarbonExport"),

@@ -18,6 +18,11 @@ from sci.errors import SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
 from sci.files import write_atomically
 from sci.ingest import FileOutcome, Observer, ingest, plan, plan_paths, prune
+from sci.measure import child
+from sci.measure import log as measure_log
+from sci.measure.backends import BackendOptions
+from sci.measure.figures import Factors, Footprint, footprint, zone_factors
+from sci.measure.session import Session
 from sci.results import ComputeResult
 from sci.store import Store
 
@@ -112,3 +117,102 @@ def write_report(
         pdf_path = out_dir / "report.pdf"
         write_pdf(html, pdf_path)
     return ReportFiles(html=html_path, pdf=pdf_path)
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureRun:
+    """A measured command: its exit code, the log, and the figures printed."""
+
+    command: tuple[str, ...]
+    exit_code: int
+    log_path: Path
+    backends: tuple[str, ...]
+    unavailable: tuple[str, ...]  # backends auto-detection skipped, with the reason
+    samples: int
+    duration_s: float
+    factors: Factors
+    footprint: Footprint
+    unit: str | None
+    ingested: list[FileOutcome] | None  # None: no sci.toml, nothing stored
+
+
+def measure_factors(
+    config: Config | None, platform: str | None, *, zone: str | None = None, pue: float | None = None
+) -> Factors:
+    """PUE and grid intensity for a measured run: the platform's in sci.toml, else ``zone`` / ``pue``."""
+    if config is None or platform is None:
+        return zone_factors(zone, pue=pue or 1.0, pue_source="" if pue else "assumed 1.0 (no PUE given)")
+    found = {p.name: p for p in config.platforms}.get(platform)
+    if found is None:
+        raise SciError(
+            f"unknown platform {platform!r}",
+            hint=f"use one of the platforms in {config.path.name}: "
+            + ", ".join(p.name for p in config.platforms),
+        )
+    bundle = factor_bundle(config)
+    if found.pue is not None:
+        value, source = found.pue.value, found.pue.source
+    elif found.provider is not None:
+        factor = bundle.pue(found.provider)
+        value, source = factor.value, factor.source
+    else:
+        value, source = 1.0, f"assumed 1.0 (no pue on platform {platform})"
+    return Factors(pue=value, pue_source=source, intensity=bundle.grid_intensity(found.zone))
+
+
+def run_measure(
+    command: Sequence[str],
+    *,
+    config: Config | None,
+    platform: str | None,
+    factors: Factors,
+    functional_units: float | None = None,
+    unit: str | None = None,
+    interval_s: float = 1.0,
+    backends: str = "auto",
+    options: BackendOptions | None = None,
+    log_path: Path | None = None,
+) -> MeasureRun:
+    """Run ``command`` while sampling, write the log, and ingest it into ``platform`` (with a sci.toml)."""
+    if interval_s <= 0:
+        raise SciError(
+            f"--interval {interval_s:g} is not a positive number of seconds", hint="e.g. --interval 1"
+        )
+    started = datetime.now(UTC)
+    folder = config.base_dir / "measurements" if config is not None else Path("measurements")
+    path = log_path or folder / measure_log.default_name(started)
+    session = Session(
+        command=command, interval_s=interval_s, backends=backends, options=options, log_path=path
+    )
+    try:
+        process = child.start(command)
+    except child.CommandError:
+        session.finish(None)
+        path.unlink(missing_ok=True)
+        raise
+    session.start()
+    exit_code: int | None = None
+    try:
+        exit_code = child.wait(process)
+    finally:
+        session.finish(exit_code)
+    ingested = None
+    if config is not None and platform is not None:
+        ingested = run_ingest_paths(
+            config, [path], platform=platform, collector="measure", device=session.host
+        )
+    return MeasureRun(
+        command=tuple(command),
+        exit_code=exit_code,
+        log_path=path,
+        backends=tuple(session.names),
+        unavailable=tuple(str(u) for u in session.unavailable),
+        samples=session.sampler.samples,
+        duration_s=session.duration_s,
+        factors=factors,
+        footprint=footprint(
+            energy_j=session.sampler.energy_j, factors=factors, functional_units=functional_units
+        ),
+        unit=unit,
+        ingested=ingested,
+    )

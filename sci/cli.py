@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from sci.errors import SciError
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from sci.app import ReportFiles
+    from sci.app import MeasureRun, ReportFiles
     from sci.config import Config
     from sci.ingest import FileOutcome, PlannedFile
     from sci.results import ComputeResult
@@ -186,23 +187,130 @@ def run(target: Path, store: Path | None, output: Path | None, no_pdf: bool) -> 
     _print_written(app.write_report(result, output or config.output_dir, pdf=not no_pdf))
 
 
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@config_option
+@store_option
+@click.option(
+    "--platform", default=None, help="sci.toml platform: its location/region and PUE; stored there."
+)
+@click.option("--unit-count", type=float, default=None, help="R: functional units this run delivered.")
+@click.option("--unit", default=None, help="The functional unit's name, e.g. 'training runs'.")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between samples.")
+@click.option(
+    "--tdp-w", type=float, default=None, help="CPU TDP in W for the CPU proxy (instead of the table)."
+)
+@click.option("--log", "log_path", type=click.Path(path_type=Path), default=None, help="The log to write.")
+@click.option(
+    "--kfp-metrics", type=click.Path(path_type=Path), default=None, help="Write KFP metrics JSON here."
+)
+@click.option("--backends", default="auto", show_default=True, help="auto, or a list of nvml,rapl,cpu-proxy.")
+@click.option("--location", default=None, help="Country (ISO code) for the grid intensity, without sci.toml.")
+@click.option("--region", default=None, help="Cloud region (aws:eu-west-1) for it, without sci.toml.")
+@click.option("--pue", type=float, default=None, help="PUE without sci.toml (default 1.0).")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def measure(  # noqa: PLR0917 - click passes every option by position
+    ctx: click.Context,
+    config_path: Path,
+    store: Path | None,
+    platform: str | None,
+    unit_count: float | None,
+    unit: str | None,
+    interval: float,
+    tdp_w: float | None,
+    log_path: Path | None,
+    kfp_metrics: Path | None,
+    backends: str,
+    location: str | None,
+    region: str | None,
+    pue: float | None,
+    command: tuple[str, ...],
+) -> int:
+    """Run COMMAND (after --) while measuring its energy; print E, carbon and SCI; exit with its code.
+
+    Samples NVML GPUs when present, RAPL when readable, else a CPU proxy (utilisation x TDP). The log
+    (default <sci.toml folder>/measurements/) is ingested into --platform when a sci.toml is present.
+    """
+    from sci import app
+    from sci.measure import kfp
+    from sci.measure.backends import BackendOptions
+
+    explicit = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
+    config = _config(config_path, store) if explicit or _has_config(config_path) else None
+    if config is not None and platform is None:
+        platform = _sole_platform(config)
+    factors = app.measure_factors(config, platform, zone=location or region, pue=pue)
+    run = app.run_measure(
+        command,
+        config=config,
+        platform=platform,
+        factors=factors,
+        functional_units=unit_count,
+        unit=unit,
+        interval_s=interval,
+        backends=backends,
+        options=BackendOptions(tdp_w=tdp_w),
+        log_path=log_path,
+    )
+    if kfp_metrics is not None:
+        f = run.footprint
+        metrics = kfp.run_metrics(
+            energy_kwh=f.energy_kwh,
+            duration_s=run.duration_s,
+            carbon_g=f.carbon_g,
+            sci_g_per_unit=f.sci_g_per_unit,
+        )
+        kfp.write_metrics(kfp_metrics, metrics)
+    _print_measure(run)
+    return run.exit_code
+
+
+def _has_config(target: Path) -> bool:
+    return (target / "sci.toml").is_file() if target.is_dir() else target.is_file()
+
+
+def _print_measure(run: MeasureRun) -> None:
+    def say(text: str) -> None:
+        click.echo(text, err=True)
+
+    f, factors = run.footprint, run.factors
+    say(
+        f"measure: {' '.join(run.command)} exited with {run.exit_code} after {run.duration_s:.2f} s; "
+        f"{run.samples} samples ({', '.join(run.backends)}); log: {run.log_path}"
+    )
+    for reason in run.unavailable:
+        say(f"  not used: {reason}")
+    if run.ingested is not None:
+        _print_ingest(run.ingested, echo=say)
+    say(f"E: {f.energy_kwh:.6g} kWh (device {f.it_energy_kwh:.6g} kWh x PUE {f.pue:g}, {factors.pue_source})")
+    if factors.intensity is None:
+        say("carbon: unknown (no location: give --platform with a sci.toml, or --location / --region)")
+    else:
+        i = factors.intensity
+        year = f", {i.year}" if i.year else ""
+        say(f"carbon: {f.carbon_g:.6g} gCO2e (E x {i.value:g} gCO2e/kWh, {i.key}: {i.source}{year})")
+    if f.sci_g_per_unit is not None:
+        say(f"SCI: {f.sci_g_per_unit:.6g} gCO2e / {run.unit or 'unit'} (operational E x I; M not included)")
+    elif f.carbon_g is not None:
+        why = "R not given: --unit-count" if f.functional_units is None else "R = 0"
+        say(f"SCI: undefined ({why})")
+
+
 def _config(target: Path, store: Path | None) -> Config:
     from sci.config import find_config, load_config
 
     return load_config(find_config(target), store_override=store)
 
 
-def _print_ingest(outcomes: list[FileOutcome]) -> None:
+def _print_ingest(outcomes: list[FileOutcome], echo: Callable[[str], None] = click.echo) -> None:
     counts = Counter(str(o.outcome) for o in outcomes)
     records = sum(o.records for o in outcomes if o.outcome in ("ingested", "replaced"))
     issues = sum(o.issues for o in outcomes)
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    click.echo(
-        f"ingest: {len(outcomes)} files ({summary}); {records:,} new records; {issues} data-quality issues"
-    )
+    echo(f"ingest: {len(outcomes)} files ({summary}); {records:,} new records; {issues} data-quality issues")
     for outcome in outcomes:
         if outcome.outcome in ("duplicate", "removed"):
-            click.echo(f"  {outcome.outcome}: {outcome.name}: {outcome.detail}")
+            echo(f"  {outcome.outcome}: {outcome.name}: {outcome.detail}")
 
 
 def _print_result(result: ComputeResult) -> None:
@@ -261,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc}", err=True)
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))  # a measured command that cannot start: 126/127
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
