@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sci import gate
+from sci import audit, gate
 from sci.compute import check_factors, compute
 from sci.config import Config
 from sci.errors import SciError
@@ -196,3 +196,35 @@ def _store_baseline(config: Config, baseline: gate.Baseline) -> None:
                 "computed_at_utc": naive_utc(baseline.computed_at),
             }
         )
+
+
+def export_audit(
+    config: Config, directory: Path, *, force: bool = False, now: datetime | None = None
+) -> audit.ExportFiles:
+    """Compute from the store and write the audit export (records with lineage, totals, factors, data
+    quality, disclosure, Impact Framework manifest, and a manifest of digests) into ``directory``."""
+    import yaml
+
+    from sci import impact
+    from sci.disclosure import disclosure
+
+    bundle = factor_bundle(config)
+    moment = now or datetime.now(UTC)
+    with Store(config.store_path, read_only=True) as store:
+        result = compute(config, store, bundle, now=moment)
+        rows = store.query(
+            "audit_records",
+            start_utc=naive_utc(result.window_start),
+            end_utc=naive_utc(result.window_end),
+            platforms=[p.platform for p in result.platforms],
+            tz=result.window_timezone,
+        )
+    records = audit.audit_records(rows, result, bundle)
+    return audit.write_export(
+        directory,
+        result=result,
+        records=records,
+        disclosure=disclosure(result, records, audit.EXPORT_FILES),
+        impact_framework=yaml.safe_dump(impact.manifest(result), sort_keys=False, allow_unicode=True),
+        force=force,
+    )

@@ -276,8 +276,8 @@ def ci(  # noqa: PLR0917 - click passes every option by position
 )
 @click.option("--force", is_flag=True, help="Write into a directory that is not empty.")
 def export(config_path: Path, store: Path | None, directory: Path, force: bool) -> None:
-    """Write an audit export into the --audit directory: every record with its lineage, the totals, factors, data
-    quality, a manifest of sha256 digests, an SCI disclosure and a GSF Impact Framework manifest."""
+    """Write an audit export: every record with its lineage, the totals, factors, data quality, a
+    manifest of sha256 digests, an SCI disclosure and a GSF Impact Framework manifest."""
     from sci import app
 
     written = app.export_audit(_config(config_path, store), directory, force=force)
