@@ -55,11 +55,13 @@ PIPELINE = ["facility-energy", "operational-carbon", "sum-carbon", "sci"]
 
 def manifest(result: ComputeResult) -> dict[str, Any]:
     """The IF manifest (a plain dict, for ``yaml.safe_dump``)."""
+    zone = ZoneInfo(result.window_timezone)
+    start, end = result.window_start.astimezone(zone), result.window_end.astimezone(zone)
     children: dict[str, Any] = {}
     for platform in result.platforms:
         with_r, without_r = _inputs(result, platform)
         if with_r:
-            children[platform.platform] = {"pipeline": {"compute": PIPELINE}, "inputs": with_r}
+            children[platform.platform] = {"pipeline": {"compute": list(PIPELINE)}, "inputs": with_r}
         if without_r:
             children[platform.platform + NO_R_SUFFIX] = {
                 "pipeline": {"compute": PIPELINE[:-1]},
@@ -68,8 +70,9 @@ def manifest(result: ComputeResult) -> dict[str, Any]:
     return {
         "name": f"sci-report: {result.title}",
         "description": (
-            f"SCI per platform and month, {result.window_start:%Y-%m-%d} to {result.window_end:%Y-%m-%d} "
-            f"(UTC), from sci-report {result.tool_version} (factor bundle {result.factor_bundle_version}). "
+            f"SCI per platform and month, {start:%Y-%m-%d} to {end:%Y-%m-%d} (end exclusive, "
+            f"{zone.key}), from sci-report {result.tool_version} "
+            f"(factor bundle {result.factor_bundle_version}). "
             "device/energy is IT energy in kWh before PUE; carbon in gCO2e; carbon-embodied is M from "
             "sci-report's embodied inventory; functional-units is R. A platform's SCI over several months "
             "is sum(carbon) / sum(functional-units), never a mean of monthly scores."
