@@ -114,13 +114,17 @@ def test_records_sum_to_the_totals_with_their_lineage(team_export: Path) -> None
     first = rows[0]
     assert len(first["source_sha256"]) == 64
     assert first["line"] >= 1
-    assert first["collector"] and first["collector_version"]
-    assert first["grid_source"] and first["pue_source"]
+    assert first["collector"]
+    assert first["collector_version"]
+    assert first["grid_source"]
+    assert first["pue_source"]
     proxy = next(r for r in rows if r["tier"] == "proxy-estimated")
     assert proxy["tdp_factor_w"] == 280.0
-    assert proxy["tdp_source"] and proxy["load_curve_source"]
+    assert proxy["tdp_source"]
+    assert proxy["load_curve_source"]
     manifest = json.loads((team_export / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["tool_version"] and manifest["factor_bundle_version"] == totals["factor_bundle_version"]
+    assert manifest["tool_version"]
+    assert manifest["factor_bundle_version"] == totals["factor_bundle_version"]
 
 
 def test_the_impact_framework_manifest_parses_and_reproduces_the_totals(team_export: Path) -> None:
