@@ -217,3 +217,14 @@ def test_a_broken_baseline_file_is_an_error_with_a_hint(tmp_path: Path) -> None:
     assert "not a sci-report baseline file" in caught.value.message
     assert "--update-baseline" in caught.value.hint
     assert gate.read_baseline_file(tmp_path / "missing.json") == []
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_the_ci_examples_parse_and_run_the_gate(name: str) -> None:
+    import yaml
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "ci" / name).read_text(encoding="utf-8")
+    assert yaml.safe_load(text)
+    assert "sci-report measure --platform ci -- pytest" in text
+    assert "sci-report ci --release" in text
+    assert "--baseline sci-baseline.json" in text
