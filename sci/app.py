@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sci import audit, gate
 from sci.compute import check_factors, compute
 from sci.config import Config
 from sci.errors import SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
 from sci.files import write_atomically
+from sci.gate import GateReport
 from sci.ingest import FileOutcome, Observer, ingest, plan, plan_paths, prune
 from sci.measure import child
 from sci.measure import log as measure_log
@@ -24,7 +26,7 @@ from sci.measure.backends import BackendOptions
 from sci.measure.figures import Factors, Footprint, footprint, zone_factors
 from sci.measure.session import Session
 from sci.results import ComputeResult
-from sci.store import Store
+from sci.store import Store, aware_utc, naive_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,4 +217,118 @@ def run_measure(
         ),
         unit=unit,
         ingested=ingested,
+    )
+
+
+def run_ci(
+    config: Config,
+    *,
+    release: str,
+    platform: str | None = None,
+    units: float | None = None,
+    baseline_file: Path | None = None,
+    threshold: float | None = None,
+    update_baseline: bool = False,
+    now: datetime | None = None,
+) -> GateReport:
+    """This release's SCI on the CI platform, judged against the previous release's baseline.
+
+    Baselines live in ``baseline_file`` (a JSON file kept in the repository) or, without one, in the
+    store's ``release_baselines``; ``update_baseline`` records this release's result there.
+    """
+    name = platform or config.ci.platform or _sole_platform(config)
+    moment = now or datetime.now(UTC)
+    result = run_compute(config, now=moment)
+    found = next((p for p in result.platforms if p.platform == name), None)
+    if found is None:
+        raise SciError(
+            f"no platform named {name!r} in {config.path}",
+            hint=f"use --platform or [ci] platform = one of: {', '.join(p.name for p in config.platforms)}",
+        )
+    current = gate.estimate(found, units=units, unit=config.ci.unit)
+    stored = gate.read_baseline_file(baseline_file) if baseline_file else _stored_baselines(config, name)
+    limit = next(t for t in (threshold, config.ci.threshold, gate.DEFAULT_THRESHOLD) if t is not None)
+    baseline = gate.previous(stored, platform=name, release=release)
+    report = gate.judge(release, current, baseline, threshold=limit)
+    new = gate.baseline_of(release, current, computed_at=moment)
+    if update_baseline and new is not None:
+        if baseline_file:
+            gate.write_baseline_file(baseline_file, gate.upsert(stored, new))
+        else:
+            _store_baseline(config, new)
+    return report
+
+
+def _sole_platform(config: Config) -> str:
+    if len(config.platforms) == 1:
+        return config.platforms[0].name
+    raise SciError(
+        "which platform does the CI gate judge?",
+        hint=f'add [ci] platform = "..." to sci.toml or --platform, one of: '
+        f"{', '.join(p.name for p in config.platforms)}",
+    )
+
+
+def _stored_baselines(config: Config, platform: str) -> list[gate.Baseline]:
+    with Store(config.store_path) as store:
+        rows = store.query("release_baselines", platform=platform)
+    return [
+        gate.Baseline(
+            release=r["release"],
+            platform=r["platform"],
+            sci=float(r["sci"]),
+            low=float(r["low"]),
+            high=float(r["high"]),
+            unit=r["unit"],
+            computed_at=aware_utc(r["computed_at_utc"]),
+        )
+        for r in rows
+        if r["sci"] is not None
+    ]
+
+
+def _store_baseline(config: Config, baseline: gate.Baseline) -> None:
+    with Store(config.store_path) as store:
+        store.save_release_baseline(
+            {
+                "release": baseline.release,
+                "platform": baseline.platform,
+                "sci": baseline.sci,
+                "low": baseline.low,
+                "high": baseline.high,
+                "unit": baseline.unit,
+                "computed_at_utc": naive_utc(baseline.computed_at),
+            }
+        )
+
+
+def export_audit(
+    config: Config, directory: Path, *, force: bool = False, now: datetime | None = None
+) -> audit.ExportFiles:
+    """Compute from the store and write the audit export (records with lineage, totals, factors, data
+    quality, disclosure, Impact Framework manifest, and a manifest of digests) into ``directory``."""
+    import yaml
+
+    from sci import impact
+    from sci.disclosure import disclosure
+
+    bundle = factor_bundle(config)
+    moment = now or datetime.now(UTC)
+    with Store(config.store_path, read_only=True) as store:
+        result = compute(config, store, bundle, now=moment)
+        rows = store.query(
+            "audit_records",
+            start_utc=naive_utc(result.window_start),
+            end_utc=naive_utc(result.window_end),
+            platforms=[p.platform for p in result.platforms],
+            tz=result.window_timezone,
+        )
+    records = audit.audit_records(rows, result, bundle)
+    return audit.write_export(
+        directory,
+        result=result,
+        records=records,
+        disclosure=disclosure(result, records, audit.EXPORT_FILES),
+        impact_framework=yaml.safe_dump(impact.manifest(result), sort_keys=False, allow_unicode=True),
+        force=force,
     )

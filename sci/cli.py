@@ -296,6 +296,118 @@ def _print_measure(run: MeasureRun) -> None:
         say(f"SCI: undefined ({why})")
 
 
+@cli.command()
+@config_option
+@store_option
+@click.option("--release", required=True, help="This release's name (a tag, e.g. ${{ github.ref_name }}).")
+@click.option("--platform", default=None, help="The platform to gate (default: [ci] platform).")
+@click.option("--units", type=click.FloatRange(min=0), default=None, help="R for this release's data.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="JSON file of release baselines kept in the repository (default: the store).",
+)
+@click.option("--update-baseline", is_flag=True, help="Record this release's SCI as the next baseline.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Relative regression threshold (default: [ci] threshold, else 0.05).",
+)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write the verdict.")
+@click.option(
+    "--markdown",
+    "markdown_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the Markdown summary (it is also appended to $GITHUB_STEP_SUMMARY when set).",
+)
+def ci(  # noqa: PLR0917 - click passes every option by position
+    config_path: Path,
+    store: Path | None,
+    release: str,
+    platform: str | None,
+    units: float | None,
+    baseline_file: Path | None,
+    update_baseline: bool,
+    threshold: float | None,
+    json_out: Path | None,
+    markdown_out: Path | None,
+) -> int:
+    """Gate a release on its SCI: exit 2 when it regressed past the threshold and the noise.
+
+    Regression = this release's lower bound above the baseline's upper bound x (1 + threshold).
+    """
+    import json
+    import os
+
+    from sci import app, gate
+    from sci.files import write_atomically
+
+    report = app.run_ci(
+        _config(config_path, store),
+        release=release,
+        platform=platform,
+        units=units,
+        baseline_file=baseline_file,
+        threshold=threshold,
+        update_baseline=update_baseline,
+    )
+    summary = gate.markdown(report)
+    if json_out:
+        write_atomically(json_out, (json.dumps(report.to_dict(), indent=2) + "\n").encode("utf-8"))
+    if markdown_out:
+        write_atomically(markdown_out, summary.encode("utf-8"))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with Path(step_summary).open("a", encoding="utf-8") as stream:
+            stream.write(summary + "\n")
+    e = report.estimate
+    sci = (
+        "undefined"
+        if e.sci is None
+        else f"{e.sci:,.4g} gCO2e / {e.unit or 'unit'} (+/-{e.relative_uncertainty:.0%})"
+    )
+    click.echo(f"ci: {e.platform} {release}: {sci}: {report.status}: {report.message}")
+    return report.exit_code
+
+
+@cli.command()
+@config_option
+@store_option
+@click.option(
+    "--audit",
+    "directory",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Directory for the audit export (new or empty).",
+)
+@click.option("--force", is_flag=True, help="Write into a directory that is not empty.")
+def export(config_path: Path, store: Path | None, directory: Path, force: bool) -> None:
+    """Write an audit export: every record with its lineage, the totals, factors, data quality, a
+    manifest of sha256 digests, an SCI disclosure and a GSF Impact Framework manifest."""
+    from sci import app
+
+    written = app.export_audit(_config(config_path, store), directory, force=force)
+    click.echo(f"export: {len(written.files)} files, {written.records:,} records in {directory}")
+    click.echo(f"  check it with: sci-report verify {directory}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def verify(directory: Path) -> None:
+    """Check an audit export: the manifest's digests, and every total recomputed from the records."""
+    from sci.verify import verify_export
+
+    checked = verify_export(directory)
+    click.echo(
+        f"verify: {directory}: {checked.files} files match the manifest; {checked.records:,} records "
+        f"recompute {checked.totals} totals of totals.json (relative tolerance {checked.tolerance:g})"
+    )
+
+
 def _config(target: Path, store: Path | None) -> Config:
     from sci.config import find_config, load_config
 

@@ -117,6 +117,15 @@ class FactorOverrideConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CiConfig:
+    """``[ci]``: the platform and functional unit ``sci-report ci`` gates a release on."""
+
+    platform: str | None = None
+    unit: str | None = None  # overrides the platform's unit name in the gate's output
+    threshold: float | None = None  # relative regression threshold (default: the command's 0.05)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     title: str
@@ -131,6 +140,7 @@ class Config:
     functional_units: tuple[FunctionalUnitConfig, ...] = ()
     factor_overrides: tuple[FactorOverrideConfig, ...] = field(default=())
     max_power_w: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MAX_POWER_W))
+    ci: CiConfig = field(default_factory=CiConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -170,7 +180,7 @@ def load_config(path: Path, *, store_override: Path | None = None) -> Config:
 def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | None = None) -> Config:
     """Validate an already-parsed TOML document; ``path`` is where it lives (paths are relative to it)."""
     v = _Table(raw, "")
-    v.only({"project", "window", "defaults", "platforms", "embodied", "functional_units", "factors"})
+    v.only({"project", "window", "defaults", "platforms", "embodied", "functional_units", "factors", "ci"})
     project = v.table("project")
     project.only({"name", "store", "output_dir"})
     base = path.parent
@@ -203,6 +213,16 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
         embodied=embodied,
         functional_units=units,
         factor_overrides=_factor_overrides(v.table("factors")),
+        ci=_ci(v.table("ci"), names),
+    )
+
+
+def _ci(t: _Table, platforms: set[str]) -> CiConfig:
+    t.only({"platform", "unit", "threshold"})
+    return CiConfig(
+        platform=t.platform_ref(platforms) if t.has("platform") else None,
+        unit=t.optional_string("unit"),
+        threshold=t.optional_number("threshold", minimum=0.0),
     )
 
 

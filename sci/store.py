@@ -284,6 +284,15 @@ class Store:
         rows = self.query("latest_computation")
         return str(rows[0]["result_json"]) if rows else None
 
+    def save_release_baseline(self, params: dict[str, Any]) -> None:
+        """Store (or replace) one release's baseline for one platform (``release_baselines`` columns)."""
+        with self._transaction():
+            self._con.execute(
+                queries()["delete_release_baseline"],
+                {"release": params["release"], "platform": params["platform"]},
+            )
+            self._con.execute(queries()["insert_release_baseline"], params)
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         self._con.execute("BEGIN TRANSACTION")

@@ -196,3 +196,29 @@ FROM samples
 WHERE list_contains($platforms, platform) AND (start_utc < $start_utc OR start_utc >= $end_utc)
 GROUP BY ALL
 ORDER BY ALL;
+
+-- name: release_baselines
+-- Stored release baselines of one platform, oldest first.
+SELECT release, platform, sci, low, high, unit, computed_at_utc
+FROM release_baselines WHERE platform = $platform
+ORDER BY computed_at_utc, release;
+
+-- name: delete_release_baseline
+DELETE FROM release_baselines WHERE release = $release AND platform = $platform;
+
+-- name: insert_release_baseline
+INSERT INTO release_baselines (release, platform, sci, low, high, unit, computed_at_utc)
+VALUES ($release, $platform, $sci, $low, $high, $unit, $computed_at_utc);
+
+-- name: audit_records
+-- Every record of the given platforms that starts in the window, with its file's lineage and its month
+-- (in the window's zone, as energy_by_period counts it), in file and line order.
+SELECT f.path AS source_path, f.sha256 AS source_sha256, f.collector, f.collector_version,
+       s.line, s.platform, s.device, s.component, s.tier, s.method, s.start_utc, s.end_utc,
+       strftime(timezone($tz, timezone('UTC', s.start_utc)), '%Y-%m') AS period,
+       s.energy_kwh, s.carbon_g, s.runtime_s, s.utilisation, s.device_model, s.tdp_w, s.resource_share,
+       s.market_carbon_g, s.reported_carbon_g, s.pue_divided, s.scope
+FROM samples s JOIN files f USING (file_id)
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+  AND list_contains($platforms, s.platform)
+ORDER BY s.platform, f.path, s.line, s.device, s.component, s.start_utc;
