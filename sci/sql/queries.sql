@@ -180,3 +180,46 @@ FROM samples
 WHERE list_contains($platforms, platform) AND (start_utc < $start_utc OR start_utc >= $end_utc)
 GROUP BY ALL
 ORDER BY ALL;
+
+-- name: energy_by_device
+-- Per device: energy and provider carbon of every record that carries them, with its tiers and files.
+SELECT s.platform, s.device,
+       list(DISTINCT s.component ORDER BY s.component) AS components,
+       list(DISTINCT s.tier ORDER BY s.tier) AS tiers,
+       list(DISTINCT f.path ORDER BY f.path) AS files,
+       sum(s.energy_kwh) AS energy_kwh,
+       sum(s.carbon_g) AS carbon_g
+FROM samples s JOIN files f USING (file_id)
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+  AND (s.energy_kwh IS NOT NULL OR s.carbon_g IS NOT NULL)
+  AND list_contains($platforms, s.platform)
+GROUP BY ALL
+ORDER BY ALL;
+
+-- name: proxy_runtime_by_device
+-- Proxy evidence per device: runtime summed over records that share everything the proxy formula needs.
+SELECT s.platform, s.device, s.component, s.device_model, s.tdp_w,
+       coalesce(s.resource_share, 1.0) AS resource_share,
+       s.utilisation,
+       list(DISTINCT f.path ORDER BY f.path) AS files,
+       sum(s.runtime_s) AS runtime_s
+FROM samples s JOIN files f USING (file_id)
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+  AND s.tier = 'proxy-estimated' AND s.energy_kwh IS NULL AND s.carbon_g IS NULL
+  AND list_contains($platforms, s.platform)
+GROUP BY ALL
+ORDER BY ALL;
+
+-- name: idle_gpu_energy
+-- Measured GPU energy per device, and the part drawn below $idle_below utilisation (0..1), with its hours.
+-- Only records with a known utilisation count: a GPU logged without utilization.gpu is not judged.
+SELECT platform, device,
+       sum(energy_kwh) FILTER (WHERE utilisation < $idle_below) AS idle_kwh,
+       sum(epoch(end_utc) - epoch(start_utc)) FILTER (WHERE utilisation < $idle_below) / 3600.0 AS idle_hours,
+       sum(energy_kwh) AS total_kwh
+FROM samples
+WHERE start_utc >= $start_utc AND start_utc < $end_utc
+  AND component = 'gpu' AND tier = 'measured' AND energy_kwh IS NOT NULL AND utilisation IS NOT NULL
+  AND list_contains($platforms, platform)
+GROUP BY ALL
+ORDER BY ALL;
