@@ -520,6 +520,36 @@ def test_pdf_page_one_shows_the_pie(tmp_path: Path, report_html: str) -> None:
     assert counts[slice_colour(3)] == 0, counts  # a fourth colour: only three platforms
 
 
+def _colour_counts(pdf: Path, out: Path, binary: str) -> dict[str, int]:
+    """Pixels of each platform colour over every page of ``pdf`` (150 dpi)."""
+    from matplotlib import image
+
+    subprocess.run(
+        [binary, "-r", "150", "-png", str(pdf), str(out / "page")], check=True, capture_output=True
+    )
+    counts = dict.fromkeys((slice_colour(i) for i in range(3)), 0)
+    for png in sorted(out.glob("page*.png")):
+        rgb = (image.imread(str(png))[..., :3] * 255).round().astype(int)
+        for colour in counts:
+            counts[colour] += int((abs(rgb - _rgb(colour)) <= 6).all(axis=-1).sum())
+        png.unlink()
+    return counts
+
+
+def test_pdf_pages_show_the_trend_chart(tmp_path: Path, report_html: str) -> None:
+    binary = _pdftoppm()
+    with_trend, without = tmp_path / "with.pdf", tmp_path / "without.pdf"
+    write_pdf(report_html, with_trend)
+    bare = re.sub(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="Bar chart[^"]*">', "", report_html)
+    assert bare != report_html
+    write_pdf(bare, without)
+    full, pie_only = _colour_counts(with_trend, tmp_path, binary), _colour_counts(without, tmp_path, binary)
+    # The bars add each platform's colour: gpu-servers' two tall bars most, ci's and laptops' short ones less.
+    assert full[slice_colour(1)] - pie_only[slice_colour(1)] > 20_000, (full, pie_only)
+    assert full[slice_colour(0)] - pie_only[slice_colour(0)] > 500, (full, pie_only)
+    assert full[slice_colour(2)] - pie_only[slice_colour(2)] > 500, (full, pie_only)
+
+
 class _RecordingServer:
     """A TCP listener on 127.0.0.1 that counts the connections made to it (it never answers)."""
 
