@@ -694,7 +694,8 @@ def test_the_html_report_gets_ordinary_file_permissions(tmp_path: Path) -> None:
 
 def test_old_results_without_the_new_fields_still_load_and_render() -> None:
     old = ComputeResult.from_json(FIXTURE_V1.read_text(encoding="utf-8"))
-    assert old.top_devices == () and old.platforms[0].carbon_low_g is None
+    assert old.top_devices == ()
+    assert old.platforms[0].carbon_low_g is None
     context = build_context(old, generated_at=GENERATED_AT)
     assert context["headline"]["total_range"] is None
     assert context["uncertainty"] == []
@@ -776,13 +777,17 @@ def test_equivalents_name_their_source_and_year(result: ComputeResult, report_ht
     equivalents = build_context(result, generated_at=GENERATED_AT)["equivalents"]
     assert [e["key"] for e in equivalents] == ["car_km", "household_day", "flight"]
     for e in equivalents:
-        assert e["source"] and e["year"] >= 2024 and e["licence"] and e["verified"]
+        assert e["source"]
+        assert e["year"] >= 2024
+        assert e["licence"]
+        assert e["verified"]
     car = equivalents[0]
     assert math.isclose(car["factor"]["value"], 0.393 / 1.609344, rel_tol=1e-5)
     assert math.isclose(car["window"]["value"], 4762.63 / car["factor"]["value"], rel_tol=1e-4)
     factors = _table_rows(report_html, "equivalent-factor-table")
     assert len(factors) == 3
-    assert "EPA" in factors[0][3] and factors[0][4] == "2024"
+    assert "EPA" in factors[0][3]
+    assert factors[0][4] == "2024"
 
 
 def test_new_sections_escape_user_supplied_names(result: ComputeResult) -> None:
@@ -803,7 +808,7 @@ def test_new_sections_escape_user_supplied_names(result: ComputeResult) -> None:
     assert parsed.tags.count("img") == 2
     assert _table_rows(html, "top-devices-table")[0][:2] == [HOSTILE, HOSTILE]
     assert _table_rows(html, "range-table")[1][0] == HOSTILE
-    assert f"&lt;script&gt;alert(1)&lt;/script&gt;: 2 GPUs drew" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;: 2 GPUs drew" in html
 
 
 # --- as a reader sees it: chromium ----------------------------------------------------------------------

@@ -54,7 +54,8 @@ def test_scaling_r_scales_the_sci_bounds_by_one_over_r(items: list[Term], r: flo
     carbon = combine(terms=items)
     one = sci_bounds(carbon=carbon, functional_units=r)
     scaled = sci_bounds(carbon=carbon, functional_units=r * k)
-    assert one is not None and scaled is not None
+    assert one is not None
+    assert scaled is not None
     for a, b in zip(_fields(one), _fields(scaled), strict=True):
         assert math.isclose(b, a / k, rel_tol=1e-9, abs_tol=1e-12)
 
@@ -144,17 +145,21 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ComputeResu
 def test_compute_gives_ranges_that_contain_every_value(example: tuple[Path, ComputeResult]) -> None:
     _, result = example
     for p in result.platforms:
-        assert p.carbon_low_g is not None and p.carbon_high_g is not None
-        assert p.carbon_linear_low_g is not None and p.carbon_linear_high_g is not None
+        assert p.carbon_low_g is not None
+        assert p.carbon_high_g is not None
+        assert p.carbon_linear_low_g is not None
+        assert p.carbon_linear_high_g is not None
         assert (
             p.carbon_linear_low_g <= p.carbon_low_g < p.carbon_g < p.carbon_high_g <= p.carbon_linear_high_g
         )
-        assert p.sci_g_per_unit is not None and p.sci_low_g_per_unit is not None
+        assert p.sci_g_per_unit is not None
+        assert p.sci_low_g_per_unit is not None
         assert p.sci_high_g_per_unit is not None
         assert p.sci_low_g_per_unit < p.sci_g_per_unit < p.sci_high_g_per_unit
         assert p.annual_low_g == pytest.approx(p.carbon_low_g * 365 / result.window_days)
         assert sum(p.operational_by_tier_g.values()) == pytest.approx(p.operational_g)
-    assert result.total_carbon_low_g is not None and result.total_carbon_high_g is not None
+    assert result.total_carbon_low_g is not None
+    assert result.total_carbon_high_g is not None
     assert result.total_carbon_low_g < result.total_carbon_g < result.total_carbon_high_g
     assert result.uncertainty == uncertainty.DEFAULT_RELATIVE
 
@@ -193,7 +198,8 @@ def test_top_devices_come_from_the_store_with_their_files(example: tuple[Path, C
     assert devices[0].carbon_g == pytest.approx(row[0] * gpu.pue * gpu.intensity_g_per_kwh)
     assert devices[0].files == ("gpu-server/nvidia-smi-2026-10.csv.gz",)
     ci = [d for d in devices if d.platform == "ci"]
-    assert ci and all(d.tiers == ("proxy-estimated",) for d in ci)
+    assert ci
+    assert all(d.tiers == ("proxy-estimated",) for d in ci)
 
 
 def test_idle_gpu_energy_is_summed_below_five_percent(example: tuple[Path, ComputeResult]) -> None:
@@ -219,6 +225,7 @@ def test_lowest_zone_is_of_the_same_kind(example: tuple[Path, ComputeResult]) ->
     assert ci.best_intensity_g_per_kwh == bundle.grid_intensity(ci.best_zone).value
     assert ci.best_operational_g == pytest.approx(ci.energy_kwh * ci.best_intensity_g_per_kwh)
     gpu = by_platform["gpu-servers"]
-    assert ":" not in gpu.best_zone and gpu.best_intensity_g_per_kwh > 0  # a country, never a zero artefact
+    assert ":" not in gpu.best_zone
+    assert gpu.best_intensity_g_per_kwh > 0
     assert gpu.best_intensity_g_per_kwh <= bundle.grid_intensity("DE").value
     assert result.hourly_intensity is False
