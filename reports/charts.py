@@ -1,4 +1,4 @@
-"""The report's chart, drawn with matplotlib and returned as a deterministic SVG document.
+"""The report's charts, a pie by platform and bars by month, drawn with matplotlib as deterministic SVG.
 
 Text is drawn as paths (``svg.fonttype = "path"``) in DejaVu Sans, which matplotlib ships, so the
 chart looks the same in a browser and in WeasyPrint and needs no font on the reader's machine.
@@ -36,6 +36,8 @@ SVG_HASH_SALT: Final = "sci-report"
 LEGEND_LABEL_MAX_CHARS: Final = 32
 MIN_SHARE_FOR_WEDGE_LABEL: Final = 0.06  # smaller slices get their share in the legend only
 FIGURE_SIZE_IN: Final = (6.4, 2.6)
+TREND_FIGURE_SIZE_IN: Final = (6.4, 2.8)
+MAX_BAR_WIDTH: Final = 0.22  # of a month's slot, so one month with one platform is not a wall of colour
 
 
 def slice_colour(index: int) -> str:
@@ -180,3 +182,82 @@ def _text_colour_on(background: str) -> str:
     red, green, blue = (int(background[i : i + 2], 16) / 255 for i in (1, 3, 5))
     luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
     return "#000000" if luminance > 0.45 else "#FFFFFF"
+
+
+def bar_chart_svg(
+    periods: Sequence[str],
+    series: Sequence[tuple[int, str, Sequence[float]]],
+    *,
+    title: str,
+    unit: str,
+) -> str:
+    """Grouped bars: one group per period, one bar per series ``(colour index, label, values)``.
+
+    Bars keep the colour of their platform (``slice_colour(index)``). With one period the bars are
+    narrow and centred, with the period named under them; non-finite values are drawn as 0 and named in
+    a note. The same input gives the same bytes.
+    """
+    for _, label, values in series:
+        if len(values) != len(periods):
+            raise ValueError(f"bar_chart_svg: {label!r} has {len(values)} values for {len(periods)} periods")
+
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_rc()):
+        figure = Figure(figsize=TREND_FIGURE_SIZE_IN)
+        FigureCanvasAgg(figure)
+        figure.suptitle(title, fontsize=11, fontweight="bold")
+        if periods and series:
+            _draw_bars(figure, periods, series, unit=unit)
+        else:
+            figure.text(0.5, 0.5, "No monthly figures to chart.", ha="center", va="center", color="#555555")
+        return _svg(figure)
+
+
+def _draw_bars(
+    figure: Figure, periods: Sequence[str], series: Sequence[tuple[int, str, Sequence[float]]], *, unit: str
+) -> None:
+    axes = figure.add_axes((0.1, 0.14, 0.52, 0.72))
+    width = min(0.8 / len(series), MAX_BAR_WIDTH)
+    offset0 = -width * (len(series) - 1) / 2
+    missing: list[str] = []
+    for position, (index, label, values) in enumerate(series):
+        heights = []
+        for period, value in zip(periods, values, strict=True):
+            if not math.isfinite(value):
+                missing.append(f"{_shorten(label)} {period}")
+            heights.append(value if math.isfinite(value) else 0.0)
+        xs = [i + offset0 + position * width for i in range(len(periods))]
+        axes.bar(xs, heights, width=width * 0.92, color=slice_colour(index), label=_shorten(label))
+    axes.set_xticks(range(len(periods)), list(periods))
+    axes.set_xlim(-0.5, len(periods) - 0.5)
+    axes.set_ylabel(unit)
+    axes.yaxis.grid(True, color="#dddddd", linewidth=0.6)
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.axhline(0, color="#555555", linewidth=0.8)
+    figure.legend(loc="center left", bbox_to_anchor=(0.64, 0.5), frameon=False, fontsize=9, handlelength=1.2)
+    if missing:
+        figure.text(0.02, 0.01, "No value: " + "; ".join(missing), fontsize=7.5, color="#333333")
+
+
+def _rc() -> dict[RcKeyType, Any]:
+    return {
+        "svg.fonttype": "path",
+        "svg.hashsalt": SVG_HASH_SALT,
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT_FAMILY],
+        "font.size": 9.0,
+        "text.parse_math": False,
+    }
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(
+        buffer, format="svg", bbox_inches="tight", pad_inches=0.08, metadata={"Date": None, "Creator": None}
+    )
+    return buffer.getvalue()

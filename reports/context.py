@@ -17,15 +17,34 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from reports.charts import slice_colour
+from reports.insights import build_insights
+from reports.numbers import (
+    DISPLAY_SIGNIFICANT_FIGURES,
+    VALUE_SIGNIFICANT_FIGURES,
+    format_number,
+    quantity,
+    round_significant,
+)
+
+__all__ = [
+    "DISPLAY_SIGNIFICANT_FIGURES",
+    "VALUE_SIGNIFICANT_FIGURES",
+    "build_context",
+    "format_number",
+    "round_significant",
+]
 from sci.engine import PeriodCarbon
-from sci.results import ComputeResult, EmbodiedLine, FactorUse, PlatformResult, QualityRow, SourceFile
+from sci.equivalents import load_equivalents
+from sci.results import (
+    ComputeResult,
+    DeviceCarbon,
+    EmbodiedLine,
+    FactorUse,
+    PlatformResult,
+    QualityRow,
+    SourceFile,
+)
 from sci.units import DAYS_PER_YEAR, G_PER_KG, G_PER_TONNE, HOURS_PER_YEAR, S_PER_HOUR
-
-VALUE_SIGNIFICANT_FIGURES: Final = 6
-"""Precision of every ``value`` in the context (and so of the golden file)."""
-
-DISPLAY_SIGNIFICANT_FIGURES: Final = 4
-"""Precision of every ``text``: 4 significant figures, whole numbers from 1,000 up."""
 
 PERCENT_DECIMALS: Final = 1
 SHA256_SHORT_CHARS: Final = 12
@@ -62,6 +81,25 @@ METHODOLOGY: Final = (
     "Annualised = window total \u00d7 365 / window days: a linear extrapolation with no seasonality.",
     "Method tiers, from the strongest evidence: measured (a meter or on-chip counter), provider-reported "
     "(a cloud provider's carbon figure), proxy-estimated (runtime \u00d7 TDP \u00d7 load curve).",
+    "Uncertainty: each term has a relative uncertainty (table below): E_tier \u00d7 I combines the tier's "
+    "and the grid intensity's in quadrature, provider carbon the provider tier's, M the embodied one. "
+    "Terms (and platforms) are assumed independent, so their errors add in quadrature: value \u00b1 "
+    "\u221a\u03a3(value_i \u00d7 r_i)\u00b2. The fully correlated worst case (a linear sum) is shown beside. "
+    "R is exact: SCI ranges are carbon ranges / R; annual ranges scale by 365 / window days.",
+    "Equivalents (car-km, household-days, flights) only illustrate the totals; they are not part of SCI.",
+)
+
+UNCERTAINTY_LABELS: Final = {
+    "measured": "measured energy",
+    "provider-reported": "provider-reported carbon or energy",
+    "proxy-estimated": "proxy-estimated energy",
+    "embodied": "embodied emissions M",
+    "grid_intensity": "grid intensity I",
+}
+TREND_TITLE: Final = "kgCO2e by month and platform"
+TOP_DEVICES_NOTE: Final = (
+    "Operational carbon (E \u00d7 I, plus provider-reported carbon) of each device's records in the window; "
+    "embodied carbon is per inventory line and not split by device."
 )
 
 
@@ -105,8 +143,19 @@ def build_context(result: ComputeResult, *, generated_at: datetime) -> dict[str,
             ),
             "platform_count": len(result.platforms),
             "sci_defined_count": defined,
+            "total_range": _range(
+                result.total_carbon_low_g, result.total_carbon_high_g, G_PER_KG, CARBON_UNIT
+            ),
+            "annual_range": _range(
+                result.annual_total_low_g, result.annual_total_high_g, G_PER_KG, f"{CARBON_UNIT}/year"
+            ),
         },
         "chart": _chart(result.platforms),
+        "trend": _trend(result.platforms),
+        "insights": build_insights(result),
+        "top_devices": {"note": TOP_DEVICES_NOTE, "rows": [_device(d) for d in result.top_devices]},
+        "equivalents": _equivalents(total_g, annual_g),
+        "uncertainty": _uncertainty(result.uncertainty),
         "platforms": platforms,
         "has_provider_carbon": any(p.provider_carbon_g != 0 for p in result.platforms),
         "factors": [_factor(f) for f in result.factors],
@@ -123,56 +172,12 @@ def build_context(result: ComputeResult, *, generated_at: datetime) -> dict[str,
 # --- numbers -----------------------------------------------------------------------------------------
 
 
-def round_significant(value: float, figures: int = VALUE_SIGNIFICANT_FIGURES) -> float | None:
-    """``value`` rounded to ``figures`` significant figures; ``None`` for NaN and infinities."""
-    if not math.isfinite(value):
-        return None
-    if value == 0:
-        return 0.0
-    digits = figures - 1 - math.floor(math.log10(abs(value)))
-    return float(round(value, digits)) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def format_number(value: float, figures: int = DISPLAY_SIGNIFICANT_FIGURES) -> str:
-    """A number for people: ``11,454``, ``98.3``, ``1.15``, ``0.0123``, ``3.2\u00d710\u207b\u2075``.
-
-    Whole numbers with thousands separators from 10**(figures-1) up; otherwise ``figures`` significant
-    figures without trailing zeros; scientific notation below 0.001.
-    """
-    if not math.isfinite(value):
-        return "not a number"
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if magnitude >= 10 ** (figures - 1):
-        return _minus(f"{round(value):,}")
-    if magnitude >= 1e-3:
-        decimals = max(figures - 1 - math.floor(math.log10(magnitude)), 0)
-        text = f"{value:,.{decimals}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return _minus(text)
-    mantissa, exponent = f"{value:.{figures - 1}e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    return _minus(f"{mantissa}\u00d710{str(int(exponent)).translate(_SUPERSCRIPT)}")
-
-
-_SUPERSCRIPT: Final = str.maketrans(
-    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
-)
-
-
-def _minus(text: str) -> str:
-    return text.replace("-", "\u2212", 1) if text.startswith("-") else text
-
-
 def _fmt(value: float) -> str:
     return format_number(value)
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:
-    return {"value": round_significant(value), "text": format_number(value), "unit": unit}
+    return quantity(value, unit)
 
 
 def _kg(grams: float) -> dict[str, Any]:
@@ -228,6 +233,24 @@ def _platform(p: PlatformResult, *, index: int, window_days: float) -> dict[str,
         "periods": [_period(x, unit=unit) for x in p.periods],
         "embodied_lines": [_embodied_line(line) for line in p.embodied_lines],
         "working": _working(p),
+        "ranges": {
+            "carbon": _range(p.carbon_low_g, p.carbon_high_g, G_PER_KG, CARBON_UNIT),
+            "carbon_linear": _range(p.carbon_linear_low_g, p.carbon_linear_high_g, G_PER_KG, CARBON_UNIT),
+            "sci": _range(p.sci_low_g_per_unit, p.sci_high_g_per_unit, 1.0, SCI_UNIT),
+            "annual": _range(p.annual_low_g, p.annual_high_g, G_PER_KG, f"{CARBON_UNIT}/year"),
+        },
+    }
+
+
+def _range(low: float | None, high: float | None, divisor: float, unit: str) -> dict[str, Any] | None:
+    """``low``-``high`` (None when the result has no range, e.g. stored before ranges existed)."""
+    if low is None or high is None:
+        return None
+    return {
+        "low": round_significant(low / divisor),
+        "high": round_significant(high / divisor),
+        "text": f"{format_number(low / divisor)}\u2013{format_number(high / divisor)}",
+        "unit": unit,
     }
 
 
@@ -487,3 +510,75 @@ def _file(f: SourceFile) -> dict[str, Any]:
         "rows_text": f"{f.rows:,}",
         "ingested_at": _datetime_text(f.ingested_at),
     }
+
+
+# --- trend, devices, equivalents, uncertainty --------------------------------------------------------
+
+
+def _trend(platforms: Sequence[PlatformResult]) -> dict[str, Any]:
+    periods = sorted({x.period for p in platforms for x in p.periods})
+    kg = [{x.period: x.carbon_g / G_PER_KG for x in p.periods} for p in platforms]
+    series = [
+        {
+            "index": index,
+            "label": p.platform,
+            "values": [round_significant(kg[index].get(period, 0.0)) for period in periods],
+        }
+        for index, p in enumerate(platforms)
+    ]
+    parts = [
+        f"{period}: "
+        + ", ".join(f"{p.platform} {_fmt(kg[i].get(period, 0.0))}" for i, p in enumerate(platforms))
+        for period in periods
+    ]
+    single = " Only one month is in the window." if len(periods) == 1 else ""
+    return {
+        "title": TREND_TITLE,
+        "unit": CARBON_UNIT,
+        "periods": periods,
+        "series": series,
+        "alt": f"Bar chart, {TREND_TITLE} ({CARBON_UNIT}): "
+        + ("; ".join(parts) or "no months")
+        + "."
+        + single,
+    }
+
+
+def _device(d: DeviceCarbon) -> dict[str, Any]:
+    return {
+        "platform": d.platform,
+        "device": d.device,
+        "components": ", ".join(d.components),
+        "tiers": ", ".join(d.tiers),
+        "energy": _quantity(d.energy_kwh, "kWh"),
+        "carbon": _kg(d.carbon_g),
+        "files": list(d.files),
+    }
+
+
+def _equivalents(total_g: float, annual_g: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": e.key,
+            "label": e.label,
+            "factor": _quantity(e.kg_co2e_per_unit, f"{CARBON_UNIT}/{e.unit}"),
+            "window": _quantity(e.units_for(carbon_kg=total_g / G_PER_KG), e.unit),
+            "annual": _quantity(e.units_for(carbon_kg=annual_g / G_PER_KG), f"{e.unit}/year"),
+            "working": e.working,
+            "source": e.source,
+            "year": e.year,
+            "licence": e.licence,
+            "url": e.url,
+            "verified": e.verified,
+        }
+        for e in load_equivalents()
+    ]
+
+
+def _uncertainty(relative: dict[str, float]) -> list[dict[str, Any]]:
+    """The relative uncertainties the result used, in a fixed order (empty for an older result)."""
+    return [
+        {"key": key, "label": UNCERTAINTY_LABELS[key], "relative": _percent(relative[key])}
+        for key in UNCERTAINTY_LABELS
+        if key in relative
+    ]

@@ -1,4 +1,4 @@
-"""The self-contained HTML report: CSS inlined, the chart embedded as a data: URI, nothing fetched."""
+"""The self-contained HTML report: CSS inlined, the charts embedded as data: URIs, nothing fetched."""
 
 from __future__ import annotations
 
@@ -19,12 +19,18 @@ def render_html(result: ComputeResult, *, generated_at: datetime) -> str:
     """
     import jinja2
 
-    from reports.charts import pie_chart_svg
+    from reports.charts import bar_chart_svg, pie_chart_svg
 
     context = build_context(result, generated_at=generated_at)
     chart = context["chart"]
     values = [math.nan if v is None else float(v) for v in chart["values"]]
     svg = pie_chart_svg(chart["labels"], values, title=chart["title"], unit=chart["unit"])
+    trend = context["trend"]
+    series = [
+        (s["index"], s["label"], [math.nan if v is None else float(v) for v in s["values"]])
+        for s in trend["series"]
+    ]
+    trend_svg = bar_chart_svg(trend["periods"], series, title=trend["title"], unit=trend["unit"])
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
@@ -34,7 +40,9 @@ def render_html(result: ComputeResult, *, generated_at: datetime) -> str:
         keep_trailing_newline=True,
     )
     template = environment.get_template(TEMPLATE_NAME)
-    return template.render(**context, chart_data_uri=svg_data_uri(svg))
+    return template.render(
+        **context, chart_data_uri=svg_data_uri(svg), trend_data_uri=svg_data_uri(trend_svg)
+    )
 
 
 def svg_data_uri(svg: str) -> str:

@@ -75,6 +75,7 @@ RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("pue_divided", FLOAT),
     ("scope", TEXT),
     ("counted", BOOL),  # False: the record carries nothing the SCI counts (e.g. runtime of a measured tier)
+    ("counted_share", FLOAT),  # the share of the record's interval counted (< 1: a better source covers it)
     ("tdp_factor_w", FLOAT),
     ("tdp_source", TEXT),
     ("tdp_year", INT),
@@ -232,12 +233,13 @@ def _record(row: Mapping[str, Any], lineage: _Lineage) -> dict[str, Any]:
 
 def _counted(row: Mapping[str, Any], out: dict[str, Any], lineage: _Lineage) -> tuple[float, float, bool]:
     """(IT energy kWh, provider carbon g, counted) as compute counts the record."""
+    share = float(row.get("counted_share", 1.0))
     if row["energy_kwh"] is not None or row["carbon_g"] is not None:
-        return float(row["energy_kwh"] or 0.0), float(row["carbon_g"] or 0.0), True
+        return float(row["energy_kwh"] or 0.0) * share, float(row["carbon_g"] or 0.0) * share, True
     if row["tier"] != Tier.PROXY or row["runtime_s"] is None or row["utilisation"] is None:
         return 0.0, 0.0, False
     tdp = lineage.tdp(row)
-    share = float(row["resource_share"]) if row["resource_share"] is not None else 1.0
+    resource_share = float(row["resource_share"]) if row["resource_share"] is not None else 1.0
     ratio = engine.load_curve_ratio(utilisation=float(row["utilisation"]), curve=lineage.curve)
     out.update(
         tdp_factor_w=tdp.value,
@@ -250,10 +252,10 @@ def _counted(row: Mapping[str, Any], out: dict[str, Any], lineage: _Lineage) -> 
         runtime_s=float(row["runtime_s"]),
         utilisation=float(row["utilisation"]),
         tdp_w=tdp.value,
-        resource_share=share,
+        resource_share=resource_share,
         curve=lineage.curve,
     )
-    return kwh, 0.0, True
+    return kwh * share, 0.0, True
 
 
 def records_parquet(records: Sequence[Mapping[str, Any]]) -> bytes:

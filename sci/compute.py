@@ -5,23 +5,36 @@ SQL sums; the engine (pure functions in ``sci.engine``) holds every formula with
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sci import __version__, engine, precedence
+from sci import __version__, engine, precedence, uncertainty
 from sci.config import Config, EmbodiedConfig, Given, PlatformConfig, month_bounds
 from sci.errors import ConfigError, FactorError, SciError
 from sci.factors import Factor, FactorBundle
 from sci.model import Action, IssueKind, Tier
-from sci.results import ComputeResult, EmbodiedLine, FactorUse, PlatformResult, QualityRow, SourceFile
+from sci.results import (
+    ComputeResult,
+    DeviceCarbon,
+    EmbodiedLine,
+    FactorUse,
+    IdleEnergy,
+    PlatformResult,
+    QualityRow,
+    SourceFile,
+    ZoneAlternative,
+)
 from sci.store import Store, aware_utc, naive_utc
-from sci.units import G_PER_KG, HOURS_PER_YEAR, S_PER_DAY, S_PER_HOUR
+from sci.units import DAYS_PER_YEAR, G_PER_KG, HOURS_PER_YEAR, S_PER_DAY, S_PER_HOUR
 
 MAX_LINE_RANGES = 8
+TOP_DEVICES = 10  # devices listed in the result, by carbon
+IDLE_UTILISATION = 0.05  # a GPU below this utilisation share is idle
 DEFAULT_PUE_SOURCE = "sci-report default: no data-centre overhead (PUE 1.0) where none is configured"
 
 
@@ -154,6 +167,12 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         )
         for platform in config.platforms
     )
+    by_name = {p.platform: p for p in platforms}
+    curve = bundle.load_curve()
+    top = _top_devices(store, params, by_name, config, bundle, ledger, curve)
+    idle = _idle_gpus(store.query("idle_gpu_energy", **params, idle_below=IDLE_UTILISATION), by_name)
+    total_low, total_high = _total_bounds(platforms)
+    annual = DAYS_PER_YEAR / window.days
     return ComputeResult(
         title=config.title,
         computed_at=now,
@@ -168,6 +187,17 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         factor_bundle_version=bundle.version,
         tool_version=__version__,
         notes=tuple(notes),
+        uncertainty=dict(config.uncertainty),
+        total_carbon_low_g=total_low,
+        total_carbon_high_g=total_high,
+        annual_total_low_g=total_low * annual,
+        annual_total_high_g=total_high * annual,
+        top_devices=top,
+        idle_gpus=idle,
+        zone_alternatives=tuple(
+            alt for alt in (_zone_alternative(c, by_name[c.name], bundle) for c in config.platforms) if alt
+        ),
+        hourly_intensity=False,
     )
 
 
@@ -189,12 +219,14 @@ def _platform(
     by_tier: dict[str, float] = defaultdict(float)
     it_kwh: dict[str, float] = defaultdict(float)
     provider_g: dict[str, float] = defaultdict(float)
+    tier_kwh: dict[tuple[str, str], float] = defaultdict(float)  # (period, tier) -> IT energy
     market_g = reported_g = 0.0
     for row in energy:
         market_g += float(row["market_carbon_g"] or 0.0)
         reported_g += float(row["reported_carbon_g"] or 0.0)
         kwh = float(row["energy_kwh"] or 0.0)
         by_tier[row["tier"]] += kwh
+        tier_kwh[row["period"], str(row["tier"])] += kwh
         it_kwh[row["period"]] += kwh
         provider_g[row["period"]] += float(row["carbon_g"] or 0.0)
     runtime_h_by_component: dict[tuple[str, str], float] = defaultdict(float)
@@ -202,6 +234,7 @@ def _platform(
     for row in proxies:
         kwh = _proxy_kwh(row, bundle, ledger, name, curve)
         by_tier[Tier.PROXY] += kwh
+        tier_kwh[row["period"], str(Tier.PROXY)] += kwh
         it_kwh[row["period"]] += kwh
         runtime_h_by_component[row["period"], row["component"]] += float(row["runtime_s"]) / S_PER_HOUR
     runtime_h: dict[str, float] = defaultdict(float)  # a job with a CPU and a GPU record runs once
@@ -249,6 +282,14 @@ def _platform(
             "those months are in the totals but not in the SCI score."
         )
     carbon = sum(p.carbon_g for p in periods)
+    spread = _Spread(periods=periods, tier_kwh=tier_kwh, pue=pue, intensity=intensity, rel=config.uncertainty)
+    carbon_bounds = spread.bounds(p.period for p in periods)
+    r_bounds = spread.bounds(p.period for p in periods if p.functional_units is not None)
+    sci_bounds = uncertainty.sci_bounds(
+        carbon=r_bounds, functional_units=_sum_known(p.functional_units for p in periods)
+    )
+    annual_bounds = carbon_bounds.scaled(factor=DAYS_PER_YEAR / window.days)
+    sci_value = engine.sci_over_periods((p.carbon_g, p.functional_units) for p in periods)
     return PlatformResult(
         platform=name,
         unit=platform.unit,
@@ -263,7 +304,7 @@ def _platform(
         embodied_g=sum(p.embodied_g for p in periods),
         carbon_g=carbon,
         functional_units=_sum_known(p.functional_units for p in periods),
-        sci_g_per_unit=engine.sci_over_periods((p.carbon_g, p.functional_units) for p in periods),
+        sci_g_per_unit=sci_value,
         annual_carbon_g=engine.annualise(value=carbon, covered_days=window.days),
         devices=int(coverage["devices"]) if coverage else 0,
         observed_device_hours=float(coverage["device_hours"]) if coverage else 0.0,
@@ -271,6 +312,166 @@ def _platform(
         periods_without_r=without_r,
         provider_market_carbon_g=market_g,
         tool_reported_carbon_g=reported_g,
+        carbon_low_g=carbon_bounds.low,
+        carbon_high_g=carbon_bounds.high,
+        carbon_linear_low_g=carbon_bounds.linear_low,
+        carbon_linear_high_g=carbon_bounds.linear_high,
+        sci_low_g_per_unit=sci_bounds.low if sci_bounds and sci_value is not None else None,
+        sci_high_g_per_unit=sci_bounds.high if sci_bounds and sci_value is not None else None,
+        annual_low_g=annual_bounds.low,
+        annual_high_g=annual_bounds.high,
+        operational_by_tier_g=spread.operational_by_tier(p.period for p in periods),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Spread:
+    """A platform's carbon terms by month, for its uncertainty (sci.uncertainty)."""
+
+    periods: Sequence[engine.PeriodCarbon]
+    tier_kwh: Mapping[tuple[str, str], float]
+    pue: float
+    intensity: float
+    rel: Mapping[str, float]
+
+    def operational_by_tier(self, chosen: Iterable[str]) -> dict[str, float]:
+        """E_tier x I over the chosen months (a tier's error is one systematic error across months)."""
+        months = set(chosen)
+        found: dict[str, float] = defaultdict(float)
+        for (period, tier), kwh in sorted(self.tier_kwh.items()):
+            if period in months:
+                found[tier] += engine.operational_g(
+                    energy_kwh=engine.facility_energy_kwh(it_energy_kwh=kwh, pue=self.pue),
+                    intensity_g_per_kwh=self.intensity,
+                )
+        return dict(found)
+
+    def bounds(self, chosen: Iterable[str]) -> uncertainty.Bounds:
+        months = set(chosen)
+        picked = [p for p in self.periods if p.period in months]
+        terms = uncertainty.operational_terms(
+            operational_g_by_tier=self.operational_by_tier(months), relative=self.rel
+        )
+        terms.append(
+            uncertainty.Term(sum(p.provider_carbon_g for p in picked), self.rel["provider-reported"])
+        )
+        terms.append(uncertainty.Term(sum(p.embodied_g for p in picked), self.rel["embodied"]))
+        return uncertainty.combine(terms=terms, value=sum(p.carbon_g for p in picked))
+
+
+def _total_bounds(platforms: Sequence[PlatformResult]) -> tuple[float, float]:
+    """The total's range: the platforms' errors are independent, so their half-widths add in quadrature."""
+    total = sum(p.carbon_g for p in platforms)
+    below = math.sqrt(sum((p.carbon_g - _known(p.carbon_low_g, p.carbon_g)) ** 2 for p in platforms))
+    above = math.sqrt(sum((_known(p.carbon_high_g, p.carbon_g) - p.carbon_g) ** 2 for p in platforms))
+    return total - below, total + above
+
+
+def _known(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _top_devices(  # noqa: PLR0917 - the compute step's state, passed on as it is
+    store: Store,
+    params: dict[str, Any],
+    platforms: Mapping[str, PlatformResult],
+    config: Config,
+    bundle: FactorBundle,
+    ledger: _Ledger,
+    curve: tuple[engine.LoadCurve, Factor],
+) -> tuple[DeviceCarbon, ...]:
+    """The ``TOP_DEVICES`` devices with the most operational carbon (E x I + provider carbon)."""
+    found: dict[tuple[str, str], _DeviceSum] = {}
+    for row in store.query("energy_by_device", **params):
+        item = found.setdefault((row["platform"], row["device"]), _DeviceSum())
+        item.add(row, kwh=float(row["energy_kwh"] or 0.0), carbon_g=float(row["carbon_g"] or 0.0))
+    for row in store.query("proxy_runtime_by_device", **params):
+        kwh = _proxy_kwh(row, bundle, ledger, row["platform"], curve)
+        item = found.setdefault((row["platform"], row["device"]), _DeviceSum())
+        item.add({**row, "components": [row["component"]], "tiers": [str(Tier.PROXY)]}, kwh=kwh, carbon_g=0.0)
+    order = {p.name: i for i, p in enumerate(config.platforms)}
+    devices = [
+        item.result(platform, device, platforms[platform]) for (platform, device), item in found.items()
+    ]
+    devices.sort(key=lambda d: (-d.carbon_g, order[d.platform], d.device))
+    return tuple(devices[:TOP_DEVICES])
+
+
+@dataclass
+class _DeviceSum:
+    components: set[str] = field(default_factory=set)
+    tiers: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    it_kwh: float = 0.0
+    provider_g: float = 0.0
+
+    def add(self, row: Mapping[str, Any], *, kwh: float, carbon_g: float) -> None:
+        self.components.update(row["components"])
+        self.tiers.update(str(t) for t in row["tiers"])
+        self.files.update(row["files"])
+        self.it_kwh += kwh
+        self.provider_g += carbon_g
+
+    def result(self, platform: str, device: str, p: PlatformResult) -> DeviceCarbon:
+        energy = engine.facility_energy_kwh(it_energy_kwh=self.it_kwh, pue=p.pue)
+        operational = engine.operational_g(energy_kwh=energy, intensity_g_per_kwh=p.intensity_g_per_kwh)
+        return DeviceCarbon(
+            platform=platform,
+            device=device,
+            components=tuple(sorted(self.components)),
+            tiers=tuple(sorted(self.tiers)),
+            it_energy_kwh=self.it_kwh,
+            energy_kwh=energy,
+            carbon_g=operational + self.provider_g,
+            files=tuple(sorted(self.files)),
+        )
+
+
+def _idle_gpus(rows: list[dict[str, Any]], platforms: Mapping[str, PlatformResult]) -> tuple[IdleEnergy, ...]:
+    found = []
+    for row in rows:
+        p = platforms[row["platform"]]
+        idle_kwh = float(row["idle_kwh"] or 0.0)
+        energy = engine.facility_energy_kwh(it_energy_kwh=idle_kwh, pue=p.pue)
+        found.append(
+            IdleEnergy(
+                platform=p.platform,
+                device=row["device"],
+                threshold=IDLE_UTILISATION,
+                idle_it_energy_kwh=idle_kwh,
+                idle_hours=float(row["idle_hours"] or 0.0),
+                total_it_energy_kwh=float(row["total_kwh"] or 0.0),
+                idle_carbon_g=engine.operational_g(
+                    energy_kwh=energy, intensity_g_per_kwh=p.intensity_g_per_kwh
+                ),
+            )
+        )
+    return tuple(found)
+
+
+def _zone_alternative(
+    platform: PlatformConfig, result: PlatformResult, bundle: FactorBundle
+) -> ZoneAlternative | None:
+    """The platform's E at the bundle's lowest-intensity zone of the same kind (provider regions or
+    countries). Provider-reported carbon has no energy to move and is left out."""
+    if result.energy_kwh <= 0:
+        return None
+    best, name = bundle.lowest_intensity(provider=platform.provider)
+    return ZoneAlternative(
+        platform=result.platform,
+        zone=platform.zone,
+        intensity_g_per_kwh=result.intensity_g_per_kwh,
+        best_zone=best.key,
+        best_name=name,
+        best_intensity_g_per_kwh=best.value,
+        best_source=best.source,
+        best_year=best.year,
+        energy_kwh=result.energy_kwh,
+        operational_g=result.operational_g,
+        best_operational_g=engine.operational_g(energy_kwh=result.energy_kwh, intensity_g_per_kwh=best.value),
+        compared_with=f"{platform.provider} regions in the factor bundle"
+        if platform.provider
+        else "countries in the factor bundle",
     )
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors.base import DEFAULT_MAX_GAP_S
 from sci.errors import ConfigError, SciError
+from sci.uncertainty import DEFAULT_RELATIVE
 
 CONFIG_NAME = "sci.toml"
 DEFAULT_STORE = "sci.duckdb"
@@ -141,6 +142,8 @@ class Config:
     factor_overrides: tuple[FactorOverrideConfig, ...] = field(default=())
     max_power_w: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MAX_POWER_W))
     ci: CiConfig = field(default_factory=CiConfig)
+    uncertainty: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RELATIVE))
+    """Relative uncertainty per method tier, embodied and grid intensity (``[uncertainty]``)."""
 
     @property
     def base_dir(self) -> Path:
@@ -180,7 +183,19 @@ def load_config(path: Path, *, store_override: Path | None = None) -> Config:
 def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | None = None) -> Config:
     """Validate an already-parsed TOML document; ``path`` is where it lives (paths are relative to it)."""
     v = _Table(raw, "")
-    v.only({"project", "window", "defaults", "platforms", "embodied", "functional_units", "factors", "ci"})
+    v.only(
+        {
+            "project",
+            "window",
+            "defaults",
+            "platforms",
+            "embodied",
+            "functional_units",
+            "factors",
+            "uncertainty",
+            "ci",
+        }
+    )
     project = v.table("project")
     project.only({"name", "store", "output_dir"})
     base = path.parent
@@ -213,6 +228,7 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
         embodied=embodied,
         functional_units=units,
         factor_overrides=_factor_overrides(v.table("factors")),
+        uncertainty=_uncertainty(v.table("uncertainty")),
         ci=_ci(v.table("ci"), names),
     )
 
@@ -248,6 +264,21 @@ def _max_power_w(t: _Table) -> dict[str, float]:
     """``[defaults.max_power_w]``: per-component ceilings (W) over the defaults."""
     t.only(set(DEFAULT_MAX_POWER_W))
     return {k: t.number(k, minimum=0.001) if t.has(k) else v for k, v in DEFAULT_MAX_POWER_W.items()}
+
+
+def _uncertainty(t: _Table) -> dict[str, float]:
+    """``[uncertainty]``: relative uncertainties (0.1 = +/-10 %) over the defaults, each 0..1."""
+    t.only(set(DEFAULT_RELATIVE))
+    found = {k: t.number(k, minimum=0.0) if t.has(k) else v for k, v in DEFAULT_RELATIVE.items()}
+    for key, value in found.items():
+        if value > 1.0:
+            raise ConfigError(
+                t.child(key),
+                f"a relative uncertainty must be <= 1 (100 %), got {value:g}",
+                hint=f"write it as a fraction, e.g. {key} = {DEFAULT_RELATIVE[key]} for "
+                f"+/-{DEFAULT_RELATIVE[key]:.0%}",
+            )
+    return found
 
 
 def _platform(t: _Table, default_gap_s: float, ceilings: Mapping[str, float]) -> PlatformConfig:

@@ -394,6 +394,28 @@ class FactorBundle:
         first = rows[0]
         return points, self._factor("load_curve", first["name"], "1.0", first)
 
+    def lowest_intensity(self, *, provider: str | None) -> tuple[Factor, str]:
+        """The bundle's lowest grid intensity among ``provider``'s cloud regions (``None``: among the
+        countries), with the zone's name. Overrides are not candidates: they describe where a team is.
+        Zero intensities are left out: here they are artefacts of tiny grids, not a place to move to."""
+        best: tuple[float, str, Row] | None = None
+        for zone in {z.key: z for z in self._tables.zones().values()}.values():
+            zone_provider = zone.key.split(":", 1)[0] if ":" in zone.key else None
+            if zone_provider != provider or not zone.row["g_co2e_per_kwh"]:
+                continue
+            value = float(zone.row["g_co2e_per_kwh"])
+            if value <= 0:
+                continue
+            if best is None or (value, zone.key) < (best[0], best[1]):
+                best = (value, zone.key, zone.row)
+        if best is None:
+            raise FactorError(f"no grid intensity in the bundle for provider {provider!r}")
+        _, key, row = best
+        name = row.get("region_name") or row.get("country") or key
+        if ":" in key:
+            name = f"{row.get('location') or ''} ({key})".strip()
+        return self._factor("grid_intensity", key, row["g_co2e_per_kwh"], row), name
+
     def with_overrides(self, overrides: Mapping[str, Mapping[str, FactorOverride]]) -> FactorBundle:
         """A bundle where these values win. Outer keys are kinds (``"grid_intensity"``, ...) or the
         ``sci.toml`` table names (``"grid_intensity_g_per_kwh"``, ...); inner keys are lookup keys,

@@ -67,6 +67,62 @@ class PlatformResult:
     periods_without_r: tuple[str, ...] = ()
     provider_market_carbon_g: float = 0.0  # market-based provider figure: beside SCI, never in it
     tool_reported_carbon_g: float = 0.0  # tools' own carbon estimates (CodeCarbon...), for comparison
+    # Uncertainty (sci.uncertainty): value +/- quadrature sum of independent relative errors; None in
+    # results stored before it was computed. *_linear_*: fully correlated errors (the worst case).
+    carbon_low_g: float | None = None
+    carbon_high_g: float | None = None
+    carbon_linear_low_g: float | None = None
+    carbon_linear_high_g: float | None = None
+    sci_low_g_per_unit: float | None = None
+    sci_high_g_per_unit: float | None = None
+    annual_low_g: float | None = None
+    annual_high_g: float | None = None
+    operational_by_tier_g: dict[str, float] = field(default_factory=dict)  # E_tier x I, summed over months
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCarbon:
+    """One device's energy and operational carbon over the window (E x I of its records), with its files."""
+
+    platform: str
+    device: str
+    components: tuple[str, ...]
+    tiers: tuple[str, ...]
+    it_energy_kwh: float
+    energy_kwh: float  # with the platform's PUE
+    carbon_g: float  # E x I + provider-reported carbon of its records (M is per inventory line, not here)
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IdleEnergy:
+    """Measured GPU energy drawn below an utilisation threshold, per device."""
+
+    platform: str
+    device: str
+    threshold: float  # utilisation share, e.g. 0.05
+    idle_it_energy_kwh: float
+    idle_hours: float
+    total_it_energy_kwh: float  # the device's measured GPU energy with a known utilisation
+    idle_carbon_g: float  # idle energy x PUE x I
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneAlternative:
+    """What a platform's energy would emit at the lowest-intensity zone of the same kind in the bundle."""
+
+    platform: str
+    zone: str  # the platform's zone
+    intensity_g_per_kwh: float
+    best_zone: str
+    best_name: str
+    best_intensity_g_per_kwh: float
+    best_source: str
+    best_year: int | None
+    energy_kwh: float  # E (with PUE) whose carbon depends on the zone
+    operational_g: float  # E x I here
+    best_operational_g: float  # E x I there
+    compared_with: str  # "azure regions" / "countries"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +166,15 @@ class ComputeResult:
     tool_version: str
     notes: tuple[str, ...] = field(default=())
     window_timezone: str = "UTC"  # the zone whose calendar defines the window and its months
+    uncertainty: dict[str, float] = field(default_factory=dict)  # relative, by tier / embodied / grid
+    total_carbon_low_g: float | None = None
+    total_carbon_high_g: float | None = None
+    annual_total_low_g: float | None = None
+    annual_total_high_g: float | None = None
+    top_devices: tuple[DeviceCarbon, ...] = ()
+    idle_gpus: tuple[IdleEnergy, ...] = ()
+    zone_alternatives: tuple[ZoneAlternative, ...] = ()
+    hourly_intensity: bool = False  # whether hourly grid data was available (the bundle has none)
 
     @property
     def total_carbon_g(self) -> float:
@@ -156,6 +221,20 @@ def _decode_result(raw: dict[str, Any]) -> ComputeResult:
             "quality": tuple(QualityRow(**q) for q in raw["quality"]),
             "files": tuple(_decode_file(f) for f in raw["files"]),
             "notes": tuple(raw["notes"]),
+            "top_devices": tuple(_decode_device(d) for d in raw.get("top_devices", ())),
+            "idle_gpus": tuple(IdleEnergy(**x) for x in raw.get("idle_gpus", ())),
+            "zone_alternatives": tuple(ZoneAlternative(**x) for x in raw.get("zone_alternatives", ())),
+        }
+    )
+
+
+def _decode_device(raw: dict[str, Any]) -> DeviceCarbon:
+    return DeviceCarbon(
+        **{
+            **raw,
+            "components": tuple(raw["components"]),
+            "tiers": tuple(raw["tiers"]),
+            "files": tuple(raw["files"]),
         }
     )
 

@@ -151,7 +151,11 @@ def _check_row(name: str, line: int, row: Mapping[str, Any], platform: Mapping[s
     if row["counted"] and row["tdp_factor_w"] is not None:
         share = row["resource_share"] if row["resource_share"] is not None else 1.0
         power_w = row["tdp_factor_w"] * row["load_curve_ratio"] * share
-        _same(name, f"{where} proxy energy", row["it_energy_kwh"], power_w * row["runtime_s"] / 3_600_000)
+        counted = row.get("counted_share")
+        kwh = power_w * row["runtime_s"] / 3_600_000 * (1.0 if counted is None else counted)
+        _same(name, f"{where} proxy energy", row["it_energy_kwh"], kwh)
+    elif row["counted"] and row["energy_kwh"] is not None and row.get("counted_share") is not None:
+        _same(name, f"{where} counted energy", row["it_energy_kwh"], row["energy_kwh"] * row["counted_share"])
 
 
 def _read_records(path: Path) -> Iterator[dict[str, Any]]:

@@ -45,6 +45,7 @@ from sci.results import ComputeResult, PlatformResult
 
 TESTS = Path(__file__).resolve().parent
 FIXTURE = TESTS / "fixtures" / "results" / "team_result.json"
+FIXTURE_V1 = TESTS / "fixtures" / "results" / "team_result_v1.json"  # stored before ranges and insights
 GOLDEN = TESTS / "golden" / "report_context.json"
 GENERATED_AT = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 HOSTILE = "<script>alert(1)</script>"
@@ -305,11 +306,15 @@ def _table_rows(html: str, table_class: str, *, header: bool = False) -> list[li
     return (parsed.headers if header else parsed.tables)[table_class]
 
 
-def test_html_embeds_the_pie_as_a_data_uri(report_html: str) -> None:
+def test_html_embeds_the_pie_and_the_trend_as_data_uris(report_html: str) -> None:
     parsed = _parse(report_html)
     images = [u for u in parsed.urls if u.startswith("data:image/svg+xml;base64,")]
-    assert len(images) == 1
+    assert len(images) == 2
     assert re.search(r'<img src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="Pie chart', report_html)
+    assert re.search(r'<img src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="Bar chart', report_html)
+    trend = base64.b64decode(images[1].removeprefix("data:image/svg+xml;base64,")).decode("utf-8")
+    for colour in PALETTE[:3]:
+        assert f"fill: {colour.lower()}" in trend
     svg = base64.b64decode(images[0].removeprefix("data:image/svg+xml;base64,")).decode("utf-8")
     assert "<svg" in svg
     for colour in PALETTE[:3]:
@@ -348,7 +353,7 @@ def test_html_escapes_user_supplied_strings(result: ComputeResult) -> None:
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     parsed = _parse(html)
-    assert parsed.tags.count("img") == 1  # the chart, and no injected one
+    assert parsed.tags.count("img") == 2  # the two charts, and no injected one
     assert "script" not in parsed.tags
     rows = _table_rows(html, "sci-table")
     assert rows[1][0] == HOSTILE  # shown as text
@@ -515,6 +520,36 @@ def test_pdf_page_one_shows_the_pie(tmp_path: Path, report_html: str) -> None:
     assert counts[slice_colour(3)] == 0, counts  # a fourth colour: only three platforms
 
 
+def _colour_counts(pdf: Path, out: Path, binary: str) -> dict[str, int]:
+    """Pixels of each platform colour over every page of ``pdf`` (150 dpi)."""
+    from matplotlib import image
+
+    subprocess.run(
+        [binary, "-r", "150", "-png", str(pdf), str(out / "page")], check=True, capture_output=True
+    )
+    counts = dict.fromkeys((slice_colour(i) for i in range(3)), 0)
+    for png in sorted(out.glob("page*.png")):
+        rgb = (image.imread(str(png))[..., :3] * 255).round().astype(int)
+        for colour in counts:
+            counts[colour] += int((abs(rgb - _rgb(colour)) <= 6).all(axis=-1).sum())
+        png.unlink()
+    return counts
+
+
+def test_pdf_pages_show_the_trend_chart(tmp_path: Path, report_html: str) -> None:
+    binary = _pdftoppm()
+    with_trend, without = tmp_path / "with.pdf", tmp_path / "without.pdf"
+    write_pdf(report_html, with_trend)
+    bare = re.sub(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="Bar chart[^"]*">', "", report_html)
+    assert bare != report_html
+    write_pdf(bare, without)
+    full, pie_only = _colour_counts(with_trend, tmp_path, binary), _colour_counts(without, tmp_path, binary)
+    # The bars add each platform's colour: gpu-servers' two tall bars most, ci's and laptops' short ones less.
+    assert full[slice_colour(1)] - pie_only[slice_colour(1)] > 20_000, (full, pie_only)
+    assert full[slice_colour(0)] - pie_only[slice_colour(0)] > 500, (full, pie_only)
+    assert full[slice_colour(2)] - pie_only[slice_colour(2)] > 500, (full, pie_only)
+
+
 class _RecordingServer:
     """A TCP listener on 127.0.0.1 that counts the connections made to it (it never answers)."""
 
@@ -652,3 +687,180 @@ def test_the_html_report_gets_ordinary_file_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert written.html.stat().st_mode & 0o777 == 0o644
+
+
+# --- uncertainty, trend, devices, insights, equivalents ------------------------------------------------
+
+
+def test_old_results_without_the_new_fields_still_load_and_render() -> None:
+    old = ComputeResult.from_json(FIXTURE_V1.read_text(encoding="utf-8"))
+    assert old.top_devices == ()
+    assert old.platforms[0].carbon_low_g is None
+    context = build_context(old, generated_at=GENERATED_AT)
+    assert context["headline"]["total_range"] is None
+    assert context["uncertainty"] == []
+    html = render_html(old, generated_at=GENERATED_AT)
+    assert "computed before sci-report stated uncertainty" in html
+    assert "No per-device figures in the result" in html
+    assert _table_rows(html, "sci-table")[0][9] == "not computed"
+
+
+def test_ranges_are_shown_per_platform_and_in_total(result: ComputeResult, report_html: str) -> None:
+    context = build_context(result, generated_at=GENERATED_AT)
+    gpu = context["platforms"][1]["ranges"]
+    assert gpu["carbon"]["low"] < context["platforms"][1]["carbon"]["value"] < gpu["carbon"]["high"]
+    assert gpu["carbon_linear"]["low"] <= gpu["carbon"]["low"]
+    assert gpu["sci"]["low"] < context["platforms"][1]["sci"]["value"] < gpu["sci"]["high"]
+    assert context["platforms"][0]["ranges"]["sci"] is None  # laptops: SCI undefined, no range
+    rows = {row[0]: row for row in _table_rows(report_html, "sci-table")}
+    assert rows["gpu-servers"][9].startswith(gpu["carbon"]["text"])
+    assert rows["Total"][-3] == context["headline"]["total_range"]["text"]
+    assert [u["key"] for u in context["uncertainty"]] == [
+        "measured",
+        "provider-reported",
+        "proxy-estimated",
+        "embodied",
+        "grid_intensity",
+    ]
+    assert [row[0] for row in _table_rows(report_html, "range-table")] == ["laptops", "gpu-servers", "ci"]
+
+
+def test_trend_has_every_month_and_platform(result: ComputeResult) -> None:
+    trend = build_context(result, generated_at=GENERATED_AT)["trend"]
+    assert trend["periods"] == ["2026-09", "2026-10"]
+    assert [s["label"] for s in trend["series"]] == ["laptops", "gpu-servers", "ci"]
+    assert trend["alt"].startswith("Bar chart, kgCO2e by month and platform (kgCO2e): 2026-09: laptops")
+
+
+def test_one_month_says_there_is_no_previous_month(result: ComputeResult) -> None:
+    one = dataclasses.replace(
+        result, platforms=tuple(dataclasses.replace(p, periods=p.periods[-1:]) for p in result.platforms)
+    )
+    context = build_context(one, generated_at=GENERATED_AT)
+    months = [i["text"] for i in context["insights"] if i["kind"] == "month"]
+    assert months == [
+        f"{name}: 2026-10: no previous month in the window." for name in ("laptops", "gpu-servers", "ci")
+    ]
+    assert context["trend"]["alt"].endswith("Only one month is in the window.")
+    html = render_html(one, generated_at=GENERATED_AT)
+    assert "One month in the window: no trend yet." in html
+
+
+def test_insights_name_idle_gpus_the_lowest_zone_and_the_monthly_change(result: ComputeResult) -> None:
+    insights = build_context(result, generated_at=GENERATED_AT)["insights"]
+    kinds = [i["kind"] for i in insights]
+    assert kinds == ["idle", "zone", "zone", "zone", "hour", "month", "month", "month"]
+    idle = insights[0]
+    assert idle["platform"] == "gpu-servers"
+    assert idle["idle_energy"]["value"] == 850.5
+    assert "2 GPUs drew 850.5 kWh (12% of their measured GPU energy)" in idle["text"]
+    assert "under 5% utilisation: 432.2 kgCO2e" in idle["text"]
+    assert "Lesotho (20.83 gCO2e/kWh, 2022)" in insights[2]["text"]
+    assert "no hourly data" in insights[4]["text"]
+    gpu = insights[6]
+    assert gpu["text"].startswith("gpu-servers: 2026-10 ")
+    assert "vs 2026-09" in gpu["text"]
+
+
+def test_no_idle_evidence_is_said_not_invented(result: ComputeResult) -> None:
+    insights = build_context(dataclasses.replace(result, idle_gpus=()), generated_at=GENERATED_AT)["insights"]
+    assert insights[0]["text"].startswith("Idle GPUs: not assessed.")
+
+
+def test_top_devices_list_their_source_files(result: ComputeResult, report_html: str) -> None:
+    rows = _table_rows(report_html, "top-devices-table")
+    assert [row[0] for row in rows] == [d.device for d in result.top_devices]
+    assert rows[0][6] == "data/gpu/gpu-01-2026-09.nvidia-smi.csv data/gpu/gpu-01-2026-10.nvidia-smi.csv"
+
+
+def test_equivalents_name_their_source_and_year(result: ComputeResult, report_html: str) -> None:
+    equivalents = build_context(result, generated_at=GENERATED_AT)["equivalents"]
+    assert [e["key"] for e in equivalents] == ["car_km", "household_day", "flight"]
+    for e in equivalents:
+        assert e["source"]
+        assert e["year"] >= 2024
+        assert e["licence"]
+        assert e["verified"]
+    car = equivalents[0]
+    assert math.isclose(car["factor"]["value"], 0.393 / 1.609344, rel_tol=1e-5)
+    assert math.isclose(car["window"]["value"], 4762.63 / car["factor"]["value"], rel_tol=1e-4)
+    factors = _table_rows(report_html, "equivalent-factor-table")
+    assert len(factors) == 3
+    assert "EPA" in factors[0][3]
+    assert factors[0][4] == "2024"
+
+
+def test_new_sections_escape_user_supplied_names(result: ComputeResult) -> None:
+    hostile = _replace_platform(result, "gpu-servers", platform=HOSTILE)
+    hostile = dataclasses.replace(
+        hostile,
+        top_devices=tuple(
+            dataclasses.replace(d, device=HOSTILE, platform=HOSTILE, files=(f"{HOSTILE}.csv",))
+            for d in hostile.top_devices
+        ),
+        idle_gpus=tuple(dataclasses.replace(d, device=HOSTILE, platform=HOSTILE) for d in hostile.idle_gpus),
+        zone_alternatives=tuple(dataclasses.replace(z, platform=HOSTILE) for z in hostile.zone_alternatives),
+    )
+    html = render_html(hostile, generated_at=GENERATED_AT)
+    assert "<script" not in html.lower()
+    parsed = _parse(html)
+    assert "script" not in parsed.tags
+    assert parsed.tags.count("img") == 2
+    assert _table_rows(html, "top-devices-table")[0][:2] == [HOSTILE, HOSTILE]
+    assert _table_rows(html, "range-table")[1][0] == HOSTILE
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;: 2 GPUs drew" in html
+
+
+# --- as a reader sees it: chromium ----------------------------------------------------------------------
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        binary = shutil.which(name)
+        if binary:
+            return binary
+    pytest.skip("chromium is not installed: apt-get install chromium (./dev test installs it)")
+
+
+def _screenshot(html: str, tmp_path: Path, *, height: int = 3000) -> Path:
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    png = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={png}",
+            f"--window-size=1200,{height}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    return png
+
+
+def test_chromium_renders_the_charts_and_tables(tmp_path: Path, report_html: str) -> None:
+    from matplotlib import image
+
+    png = _screenshot(report_html, tmp_path)
+    pixels = image.imread(str(png))
+    assert pixels.shape[:2] == (3000, 1200)
+    rgb = (pixels[..., :3] * 255).round().astype(int)
+    colours = {tuple(c) for c in rgb.reshape(-1, 3)[::7]}
+    assert len(colours) > 50, len(colours)  # text anti-aliasing, charts, table shading: not a blank page
+    for index in range(3):  # each platform's colour fills pie slices and bars, not only the swatches
+        close = (abs(rgb - _rgb(slice_colour(index))) <= 6).all(axis=-1)
+        assert int(close.sum()) > 1_000, (slice_colour(index), int(close.sum()))
+    white = (rgb >= 250).all(axis=-1).mean()
+    assert 0.3 < white < 0.97, white

@@ -217,8 +217,53 @@ SELECT f.path AS source_path, f.sha256 AS source_sha256, f.collector, f.collecto
        s.line, s.platform, s.device, s.component, s.tier, s.method, s.start_utc, s.end_utc,
        strftime(timezone($tz, timezone('UTC', s.start_utc)), '%Y-%m') AS period,
        s.energy_kwh, s.carbon_g, s.runtime_s, s.utilisation, s.device_model, s.tdp_w, s.resource_share,
-       s.market_carbon_g, s.reported_carbon_g, s.pue_divided, s.scope
-FROM samples s JOIN files f USING (file_id)
+       s.market_carbon_g, s.reported_carbon_g, s.pue_divided, s.scope,
+       coalesce(k.keep, 1.0) AS counted_share
+FROM samples s JOIN files f USING (file_id) LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
 WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
   AND list_contains($platforms, s.platform)
 ORDER BY s.platform, f.path, s.line, s.device, s.component, s.start_utc;
+
+-- name: energy_by_device
+-- Per device: energy and provider carbon of every record that carries them, with its tiers and files.
+SELECT s.platform, s.device,
+       list(DISTINCT s.component ORDER BY s.component) AS components,
+       list(DISTINCT s.tier ORDER BY s.tier) AS tiers,
+       list(DISTINCT f.path ORDER BY f.path) AS files,
+       sum(s.energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
+       sum(s.carbon_g * coalesce(k.keep, 1.0)) AS carbon_g
+FROM samples s JOIN files f USING (file_id) LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+  AND (s.energy_kwh IS NOT NULL OR s.carbon_g IS NOT NULL)
+  AND list_contains($platforms, s.platform)
+GROUP BY ALL
+ORDER BY ALL;
+
+-- name: proxy_runtime_by_device
+-- Proxy evidence per device: runtime summed over records that share everything the proxy formula needs.
+SELECT s.platform, s.device, s.component, s.device_model, s.tdp_w,
+       coalesce(s.resource_share, 1.0) AS resource_share,
+       s.utilisation,
+       list(DISTINCT f.path ORDER BY f.path) AS files,
+       sum(s.runtime_s * coalesce(k.keep, 1.0)) AS runtime_s
+FROM samples s JOIN files f USING (file_id) LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+  AND s.tier = 'proxy-estimated' AND s.energy_kwh IS NULL AND s.carbon_g IS NULL
+  AND list_contains($platforms, s.platform)
+GROUP BY ALL
+ORDER BY ALL;
+
+-- name: idle_gpu_energy
+-- Measured GPU energy per device, and the part drawn below $idle_below utilisation (0..1), with its hours.
+-- Only records with a known utilisation count: a GPU logged without utilization.gpu is not judged.
+SELECT s.platform, s.device,
+       sum(s.energy_kwh * coalesce(k.keep, 1.0)) FILTER (WHERE s.utilisation < $idle_below) AS idle_kwh,
+       sum((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0))
+           FILTER (WHERE s.utilisation < $idle_below) / 3600.0 AS idle_hours,
+       sum(s.energy_kwh * coalesce(k.keep, 1.0)) AS total_kwh
+FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+  AND s.component = 'gpu' AND s.tier = 'measured' AND s.energy_kwh IS NOT NULL AND s.utilisation IS NOT NULL
+  AND list_contains($platforms, s.platform)
+GROUP BY ALL
+ORDER BY ALL;
