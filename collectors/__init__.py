@@ -19,6 +19,9 @@ ENTRY_POINT_GROUP = "sci_report.collectors"
 BUILTIN: tuple[tuple[str, str], ...] = (
     ("powermetrics", "collectors.powermetrics_text:PowermetricsText"),
     ("nvidia-smi", "collectors.nvidia_smi_csv:NvidiaSmiCsv"),
+    ("gcp-carbon", "collectors.gcp_carbon_footprint:GcpCarbonFootprint"),
+    ("azure-carbon", "collectors.azure_carbon_report:AzureCarbonReport"),
+    ("azure-usage", "collectors.azure_usage:AzureUsage"),
     ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
 )
 

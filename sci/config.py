@@ -284,13 +284,18 @@ def _source(t: _Table, platform: str, default_gap_s: float, ceilings: Mapping[st
         key=t.key,
         platform=platform,
         collector=name,
-        paths=tuple(t.string_list("paths")),
+        paths=tuple(t.string_list("paths")) if t.has("paths") or not _fetches(options) else (),
         device=t.string("device", default="{stem}"),
         timezone=_zone(zone, t.child("timezone")) if zone else None,
         max_gap_s=t.number("max_gap_s", default=default_gap_s, minimum=0.001),
         options=options,
         max_power_w=ceilings,
     )
+
+
+def _fetches(options: Mapping[str, Any]) -> bool:
+    """Whether a source fetches its files (a table option such as ``bigquery``): then paths are optional."""
+    return any(isinstance(value, dict) for value in options.values())
 
 
 def _embodied(t: _Table, platforms: set[str]) -> EmbodiedConfig:
@@ -524,6 +529,8 @@ class _Table:
             return self.string(name)
         if kind is list:
             return self.string_list(name)
+        if kind is dict:  # a fetch table (e.g. bigquery = { ... }): its keys are checked by sci.cloud
+            return dict(self.table(name).raw)
         if kind is bool:
             value = self.raw[name]
             if not isinstance(value, bool):

@@ -113,6 +113,8 @@ class IssueKind(StrEnum):
     EXCLUDED = "excluded"  # counted by another platform (e.g. a self-hosted runner on a cloud VM)
     UNKNOWN_UNIT = "unknown-unit"  # a unit the collector does not know: the row is dropped
     PARTIAL_PERIOD = "partial-period"  # a period only partly covered (a month still open)
+    INCONSISTENT_TOTAL = "inconsistent-total"  # a provider's parts (scopes) do not add up to its total
+    NOT_ESTIMATED = "not-estimated"  # usage a proxy has no coefficient for (storage, network): outside E
 
 
 class Action(StrEnum):
