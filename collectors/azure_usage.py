@@ -40,6 +40,7 @@ class AzureUsage:
         "vcpus": (int, "vCPUs per VM, for rows whose meter name does not say (e.g. 'D4s v5' says 4)"),
         "architecture": (str, "CPU microarchitecture in CCF's Azure table (default: CCF's average)"),
         "utilisation_pct": (float, "average CPU utilisation in % (default 50, CCF's default)"),
+        "azure": (dict, "fetch first: { scope, start, end } (Cost Management query.usage, sci.cloud.azure)"),
     }
 
     @classmethod
