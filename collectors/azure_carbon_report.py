@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from collectors._cloud import Runs, finite, read_bytes, month_start, next_month
+from collectors._cloud import Runs, finite, month_start, next_month, read_bytes
 from collectors.base import SourceContext, head_text
 from sci.errors import CollectorError
 from sci.model import Action, Component, IssueKind, Item, Record, Tier

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from collectors._cloud import Runs, finite, read_bytes, month_start, next_month
+from collectors._cloud import Runs, finite, month_start, next_month, read_bytes
 from collectors.base import SourceContext, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import G_PER_KG

@@ -41,7 +41,7 @@ def serve(answer: Answer) -> Iterator[Served]:
 
         do_GET = do_POST = do_PUT = do_PATCH = _handle  # noqa: N815
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -32,13 +32,13 @@ def fetch_configured(config: Config) -> Config:
 
 def _fetched(config: Config, source: SourceConfig) -> SourceConfig:
     if "bigquery" in source.options:
-        from sci.cloud import gcp
+        from sci.cloud.gcp import fetch as fetch_gcp
 
-        paths = gcp.fetch(config, source)
+        paths = fetch_gcp(config, source)
     elif "azure" in source.options:
-        from sci.cloud import azure
+        from sci.cloud.azure import fetch as fetch_azure
 
-        paths = azure.fetch(config, source)
+        paths = fetch_azure(config, source)
     else:
         return source
     return dataclasses.replace(source, paths=tuple(str(p) for p in paths))
