@@ -530,7 +530,8 @@ class _Table:
         if kind is list:
             return self.string_list(name)
         if kind is dict:  # a fetch table (e.g. bigquery = { ... }): its keys are checked by sci.cloud
-            return dict(self.table(name).raw)
+            raw = self.table(name).raw  # TOML dates as ISO text, so the options stay JSON (their digest)
+            return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in raw.items()}
         if kind is bool:
             value = self.raw[name]
             if not isinstance(value, bool):

@@ -268,7 +268,7 @@ def test_fetch_usage(tmp_path: Path, local_azure: Any) -> None:
 
 
 def test_future_range_is_an_error_before_any_call(tmp_path: Path, local_azure: Any) -> None:
-    table = f'{{ subscriptions = ["{SUB}"], start = "2026-10-01", end = "2099-01-01" }}'
+    table = f'{{ subscriptions = ["{SUB}"], start = 2026-10-01, end = 2099-01-01 }}'  # TOML dates work too
     source = f'collector = "azure-carbon"\nazure = {table}'
     with carbon_server() as served:
         local_azure(served.url)
