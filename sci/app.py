@@ -51,6 +51,9 @@ def run_ingest(
 ) -> list[FileOutcome]:
     """Ingest what sci.toml names (or only ``only``); a full ingest also drops files it no longer names."""
     factor_bundle(config)  # a factor sci.toml needs but nobody has is an error before any ingest
+    from sci.cloud import fetch_configured
+
+    config = fetch_configured(config)  # cloud fetches (bigquery/azure tables) write .sci-cache files first
     files = plan(config, only)
     platforms = [p.name for p in config.platforms]
     with Store(config.store_path) as store:

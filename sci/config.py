@@ -335,13 +335,18 @@ def _source(t: _Table, platform: str, default_gap_s: float, ceilings: Mapping[st
         key=t.key,
         platform=platform,
         collector=name,
-        paths=tuple(t.string_list("paths")) if t.has("paths") or "s3" not in options else (),
+        paths=tuple(t.string_list("paths")) if t.has("paths") or not _fetches(options) else (),
         device=t.string("device", default="{stem}"),
         timezone=_zone(zone, t.child("timezone")) if zone else None,
         max_gap_s=t.number("max_gap_s", default=default_gap_s, minimum=0.001),
         options=options,
         max_power_w=ceilings,
     )
+
+
+def _fetches(options: Mapping[str, Any]) -> bool:
+    """Whether a source fetches its files (a table option such as ``bigquery``): then paths are optional."""
+    return any(isinstance(value, dict) for value in options.values())
 
 
 def _embodied(t: _Table, platforms: set[str]) -> EmbodiedConfig:
@@ -575,13 +580,9 @@ class _Table:
             return self.string(name)
         if kind is list:
             return self.string_list(name)
-        if kind is dict:
-            value = self.raw[name]
-            if not isinstance(value, dict):
-                raise ConfigError(
-                    self.child(name), f"expected a table, got {value!r}", hint="e.g. { key = ... }"
-                )
-            return dict(value)
+        if kind is dict:  # a fetch table (e.g. bigquery = { ... }): its keys are checked by sci.cloud
+            raw = self.table(name).raw  # TOML dates as ISO text, so the options stay JSON (their digest)
+            return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in raw.items()}
         if kind is bool:
             value = self.raw[name]
             if not isinstance(value, bool):

@@ -116,6 +116,8 @@ class IssueKind(StrEnum):
     NO_RECORDS = "no-records"  # the file yielded nothing to count (empty, or only headers)
     # parts that do not add up to their stated total (AWS scopes 1+2+3 vs the total): the parts count
     TOTAL_MISMATCH = "total-mismatch"
+    INCONSISTENT_TOTAL = "inconsistent-total"  # a provider's parts (scopes) do not add up to its total
+    NOT_ESTIMATED = "not-estimated"  # usage a proxy has no coefficient for (storage, network): outside E
 
 
 class Action(StrEnum):

@@ -47,6 +47,7 @@ def test_negative_quantities_are_dropped_and_a_configured_ceiling_applies() -> N
     assert [(i.kind, i.line_start) for i in out if isinstance(i, QualityIssue)] == [
         (IssueKind.NEGATIVE_VALUE, 1),
         (IssueKind.ABSURD_VALUE, 2),
+        (IssueKind.NO_RECORDS, 1),  # every record was dropped: the file counts nothing, and says so
     ]
 
 

@@ -7,6 +7,8 @@ per-instance embodied coefficients of one estimation method, looked up by a coll
 
 - :func:`aws_power`: CCF's average watts per vCPU = Min + utilisation x (Max - Min), per CPU
   microarchitecture; without a known microarchitecture CCF averages all of them, and so does this.
+- :func:`azure_coefficients`: the same per-vCPU watts for Azure (``sci/data/factors/ccf/azure_use.csv``,
+  see the ``SOURCE.md`` beside it), used by the ``azure-usage`` collector.
 - :func:`aws_embodied`: the embodied kgCO2e of the host an EC2 instance type runs on, which CCF
   amortises over 4 years and the instance's share of the host's vCPUs (see ``docs/formats/aws-cur.md``
   for declaring it as an ``[[embodied]]`` line).
@@ -100,3 +102,41 @@ def _embodied() -> dict[str, InstanceEmbodied]:
 def aws_embodied(instance_type: str) -> InstanceEmbodied | None:
     """CCF's embodied kgCO2e of the host of an EC2 instance type (``"m5.large"``), or None."""
     return _embodied().get(instance_type.strip().casefold())
+
+
+# --- Azure ---------------------------------------------------------------------------------------
+
+AZURE_SOURCE = (
+    "Cloud Carbon Footprint coefficients-azure-use.csv (ccf-coefficients @ b0032d92, 2026-04 snapshot; "
+    "data year not stated by CCF), Apache-2.0"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuWatts:
+    architecture: str
+    min_w: float
+    max_w: float
+
+    def power_w(self, utilisation: float) -> float:
+        """CCF: average watts per vCPU = min + utilisation x (max - min)."""
+        return self.min_w + utilisation * (self.max_w - self.min_w)
+
+
+@functools.cache
+def azure_coefficients() -> dict[str, VcpuWatts]:
+    """Every architecture's coefficients by lower-case name, plus ``average`` (CCF's unknown-CPU default)."""
+    text = files("sci").joinpath("data", "factors", "ccf", "azure_use.csv").read_text(encoding="utf-8")
+    table = {
+        row["architecture"].lower(): VcpuWatts(
+            row["architecture"], float(row["min_w_per_vcpu"]), float(row["max_w_per_vcpu"])
+        )
+        for row in csv.DictReader(text.splitlines())
+    }
+    rows = list(table.values())
+    table[AVERAGE] = VcpuWatts(
+        "average of all Azure architectures",
+        sum(r.min_w for r in rows) / len(rows),
+        sum(r.max_w for r in rows) / len(rows),
+    )
+    return table

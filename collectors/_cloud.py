@@ -1,0 +1,85 @@
+"""Helpers shared by the cloud-provider collectors: months, runs of row issues, number cells."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from collectors.base import SourceContext
+from sci.model import Action, IssueKind, QualityIssue
+
+
+def read_bytes(ctx: SourceContext, size: int = -1) -> bytes:
+    """The file's (decompressed) bytes, or its first ``size``; a corrupt compressed stream is an error."""
+    try:
+        with ctx.open_binary() as stream:
+            return stream.read(size)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ctx.error(
+            None, f"cannot read the file: it is corrupt or cut off ({exc})", "re-copy it"
+        ) from None
+
+
+def month_start(day: date) -> datetime:
+    return datetime(day.year, day.month, 1, tzinfo=UTC)
+
+
+def next_month(start: datetime) -> datetime:
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+
+
+def finite(value: object) -> float | None:
+    """A finite float from a JSON/CSV/Parquet cell, or None for a missing one; raises ValueError or
+    TypeError otherwise."""
+    if value is None or value == "" or (isinstance(value, str) and value.strip().upper() == "NULL"):
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{value!r} is not a number")
+    number = float(value) if isinstance(value, int | float) else float(str(value).strip())
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+@dataclass(slots=True)
+class Runs:
+    """Rows with the same finding, merged into one issue per run of consecutive rows."""
+
+    device: str
+    _open: dict[tuple[IssueKind, Action, str], list[int]] = field(default_factory=dict)
+    done: list[QualityIssue] = field(default_factory=list)
+
+    def add(self, kind: IssueKind, action: Action, detail: str, line: int) -> None:
+        key = (kind, action, detail)
+        run = self._open.get(key)
+        if run is not None and line <= run[1] + 1:
+            run[1] = line
+            run[2] += 1
+            return
+        if run is not None:
+            self.done.append(self._issue(key, run))
+        self._open[key] = [line, line, 1]
+
+    def issues(self) -> Iterator[QualityIssue]:
+        yield from self.done
+        for key, run in self._open.items():
+            yield self._issue(key, run)
+
+    def _issue(self, key: tuple[IssueKind, Action, str], run: list[int]) -> QualityIssue:
+        kind, action, detail = key
+        return QualityIssue(
+            kind=kind,
+            action=action,
+            line_start=run[0],
+            line_end=run[1],
+            rows=run[2],
+            detail=detail,
+            device=self.device,
+        )
