@@ -44,7 +44,9 @@ def utc_of(us: int) -> datetime:
 class ElapsedChain:
     """Places samples in file order; ``prev_end_us`` is the end of the last sample placed."""
 
-    def __init__(self, *, max_gap_s: float, tolerance_us: int = US_PER_S, backwards_us: int = US_PER_S) -> None:
+    def __init__(
+        self, *, max_gap_s: float, tolerance_us: int = US_PER_S, backwards_us: int = US_PER_S
+    ) -> None:
         self.max_gap_us = max_gap_s * US_PER_S
         self.tolerance_us = tolerance_us
         self.backwards_us = backwards_us

@@ -28,7 +28,7 @@ class IssueRuns:
     def __init__(self) -> None:
         self._open: dict[tuple[IssueKind, Action, str], _Open] = {}
 
-    def add(  # noqa: PLR0913 - one finding is this many facts
+    def add(
         self,
         kind: IssueKind,
         action: Action,

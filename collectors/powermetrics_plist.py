@@ -9,6 +9,7 @@ rules, and every data-quality finding, are in ``docs/formats/powermetrics-plist.
 from __future__ import annotations
 
 import binascii
+import itertools
 import math
 import plistlib
 import zlib
@@ -31,7 +32,9 @@ _XML_START: Final = b"<?xml"
 _APPLE: Final = (("cpu_energy", Component.CPU), ("gpu_energy", Component.GPU), ("ane_energy", Component.ANE))
 _PACKAGE: Final = (("package_energy", _MJ_PER_KWH), ("package_joules", J_PER_KWH))  # key, unit per kWh
 _PLIST_ERRORS: Final = (plistlib.InvalidFileException, ExpatError, ValueError, TypeError, OverflowError)
-_MALFORMED: Final = "document(s) that are not a powermetrics sample (unreadable XML, or no elapsed_ns/timestamp)"
+_MALFORMED: Final = (
+    "document(s) that are not a powermetrics sample (unreadable XML, or no elapsed_ns/timestamp)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ class _Parser:
                 None,
                 "not a powermetrics plist: no document with elapsed_ns and timestamp",
                 "this collector reads `powermetrics -f plist` output (NUL-separated XML property lists); "
-                "for the default text output use collector = \"powermetrics\"",
+                'for the default text output use collector = "powermetrics"',
             )
         yield from self.runs.close()
 
@@ -89,7 +92,9 @@ class _Parser:
         self, kind: IssueKind, action: Action, detail: str, piece: _Piece, seconds: float | None = None
     ) -> Iterator[QualityIssue]:
         lines = (piece.line_start, piece.line_end)
-        closed = self.runs.add(kind, action, detail, device=self.device, lines=lines, seq=self.seq, seconds=seconds)
+        closed = self.runs.add(
+            kind, action, detail, device=self.device, lines=lines, seq=self.seq, seconds=seconds
+        )
         if closed is not None:
             yield closed
 
@@ -150,7 +155,10 @@ class _Parser:
             return
         if any(kwh < 0 for _, kwh in figures):
             yield from self._note(
-                IssueKind.NEGATIVE_VALUE, Action.DROPPED, "sample(s) with a negative energy: dropped whole", piece
+                IssueKind.NEGATIVE_VALUE,
+                Action.DROPPED,
+                "sample(s) with a negative energy: dropped whole",
+                piece,
             )
             return
         for component, energy_kwh in figures:
@@ -258,7 +266,7 @@ def _split(chunk: bytes, line: int, *, ended: bool) -> Iterator[_Piece]:
     """A NUL-separated chunk as documents: a log cut mid-document and restarted has two in one chunk."""
     starts = [i for i in _find_all(chunk, _XML_START) if chunk[:i].strip()]
     bounds = [0, *starts, len(chunk)]
-    for n, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for n, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         part = chunk[lo:hi]
         body = part.strip()
         if not body:
