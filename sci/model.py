@@ -113,6 +113,7 @@ class IssueKind(StrEnum):
     EXCLUDED = "excluded"  # counted by another platform (e.g. a self-hosted runner on a cloud VM)
     UNKNOWN_UNIT = "unknown-unit"  # a unit the collector does not know: the row is dropped
     PARTIAL_PERIOD = "partial-period"  # a period only partly covered (a month still open)
+    TOOL_ESTIMATE = "tool-estimate"  # a tool's "measured" figure that is itself an estimate (TDP fallback)
 
 
 class Action(StrEnum):
