@@ -20,6 +20,10 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("powermetrics", "collectors.powermetrics_text:PowermetricsText"),
     ("nvidia-smi", "collectors.nvidia_smi_csv:NvidiaSmiCsv"),
     ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
+    ("powermetrics-plist", "collectors.powermetrics_plist:PowermetricsPlist"),
+    ("codecarbon", "collectors.codecarbon_csv:CodecarbonCsv"),
+    ("carbontracker", "collectors.carbontracker_log:CarbontrackerLog"),
+    ("nvidia-smi-dmon", "collectors.nvidia_smi_dmon:NvidiaSmiDmon"),
 )
 
 
