@@ -27,7 +27,7 @@ _LINE: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) - (.*)", 
 _EPOCH: Final = re.compile(r"Epoch (\d+):\s*")
 _DURATION: Final = re.compile(r"Duration: (?:(\d+) days?, )?(\d+):(\d\d):(\d\d(?:\.\d+)?)\s*", re.ASCII)
 _POWER: Final = re.compile(r"Average power usage \(W\) for (\w+): (.*)")
-_DEVICES: Final = re.compile(r"(\w+) with device\(s\) ([^.]*?)(?: and |\.|$)")
+_DEVICES: Final = re.compile(r"(\w+) with device\(s\) (.*?)\.(?= \w+ with device\(s\) |\s*$)")
 _SNIFF: Final = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (carbontracker version|The following components were found|Epoch \d+:)"
 )

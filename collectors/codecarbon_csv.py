@@ -77,7 +77,10 @@ class _Parser:
             for number, text, ended in lines:
                 if not text.strip():
                     continue
-                cells = next(csv.reader([text]))
+                try:
+                    cells = next(csv.reader([text]))
+                except csv.Error as exc:
+                    raise self.ctx.error(number, f"not a CSV line: {exc}", _HINT) from None
                 if not self.columns:
                     self._header(cells, number)
                     continue
