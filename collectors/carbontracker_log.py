@@ -104,6 +104,12 @@ class _Parser:
     def _message(self, match: re.Match[str], number: int) -> Iterator[Item]:
         self.seen_line = True
         message = match[7]
+        if message.startswith("CarbonTracker: "):
+            raise self.ctx.error(
+                number,
+                "this is CarbonTracker's _output.log (predicted and actual totals, PUE-multiplied)",
+                "ingest the standard log ..._carbontracker.log beside it: its per-epoch lines are the figures",
+            )
         epoch = self.epoch
         found = _EPOCH.fullmatch(message)
         if found is not None:
