@@ -30,7 +30,9 @@ def dated(row: str, stamp: str) -> str:
     return f" {stamp}" + row
 
 
-def dt(real: str, stamps: tuple[str, ...] = ("20240105 10:15:01", "20240105 10:15:03", "20240105 10:15:05")) -> str:
+def dt(
+    real: str, stamps: tuple[str, ...] = ("20240105 10:15:01", "20240105 10:15:03", "20240105 10:15:05")
+) -> str:
     """`-o DT` at -d 2: Date and Time columns in front (names/units widened as dmon prints them)."""
     names, units, rows = parts(real)
     head = "#Date       Time     " + names[1:] + "#YYYYMMDD   HH:MM:SS " + units[1:]

@@ -59,7 +59,11 @@ def test_real_log_hand_computed() -> None:
     assert [r.line for r in records] == [7, 10]
     for record in records:
         assert (record.device, record.component, record.tier) == ("trainer", Component.CPU, Tier.MEASURED)
-        assert (record.method, record.device_model, record.pue_divided) == ("carbontracker/cpu", "AMD EPYC", None)
+        assert (record.method, record.device_model, record.pue_divided) == (
+            "carbontracker/cpu",
+            "AMD EPYC",
+            None,
+        )
     kinds = {(i.kind, i.action): i for i in issues}
     interrupted = kinds[IssueKind.TRUNCATED, Action.KEPT]
     assert interrupted.line_start == 11
@@ -74,7 +78,9 @@ def test_agrees_with_carbontrackers_own_parser() -> None:
     (result,) = json.loads((FIXTURES / "parse_all_logs_result.json").read_text(encoding="utf-8"))
     expected_j = [row[0] for row in result["components"]["cpu"]["avg_energy_usages (J)"]]
     records, _ = parse(REAL)
-    assert [r.energy_kwh * J_PER_KWH for r in records if r.energy_kwh is not None] == pytest.approx(expected_j)
+    assert [r.energy_kwh * J_PER_KWH for r in records if r.energy_kwh is not None] == pytest.approx(
+        expected_j
+    )
     # its actual total (kWh) is PUE-multiplied: 300 J x 1.58 = 0.000131666... kWh
     assert result["actual"]["energy (kWh)"] == pytest.approx(300 * 1.58 / J_PER_KWH, rel=1e-4)
 

@@ -47,7 +47,11 @@ def of_kind(issues: list[QualityIssue], kind: IssueKind) -> list[QualityIssue]:
 
 def test_v3_rows_hand_computed() -> None:
     records, issues = parse(V3, timezone=UTC_ZONE)  # generated on a UTC machine
-    assert [(r.line, r.component) for r in records[:3]] == [(2, Component.CPU), (2, Component.GPU), (2, Component.DRAM)]
+    assert [(r.line, r.component) for r in records[:3]] == [
+        (2, Component.CPU),
+        (2, Component.GPU),
+        (2, Component.DRAM),
+    ]
     cpu, gpu, ram = records[:3]
     assert cpu.energy_kwh == 8.499771252076855e-06  # pue 1.0: divided out, unchanged
     assert gpu.energy_kwh == 0.0
@@ -56,7 +60,9 @@ def test_v3_rows_hand_computed() -> None:
     assert cpu.start_utc == cpu.end_utc - timedelta(seconds=4.007924160000016)
     # emissions 1.7093072916037447e-06 kg split by energy: cpu share 8.4998e-6 / 3.0502e-5.
     total = 8.499771252076855e-06 + 2.2002330705555236e-05
-    assert cpu.reported_carbon_g == pytest.approx(1.7093072916037447e-03 * 8.499771252076855e-06 / total, rel=1e-12)
+    assert cpu.reported_carbon_g == pytest.approx(
+        1.7093072916037447e-03 * 8.499771252076855e-06 / total, rel=1e-12
+    )
     assert math.fsum(r.reported_carbon_g or 0.0 for r in records[:3]) == pytest.approx(1.7093072916037447e-03)
     for record in records:
         assert (record.tier, record.pue_divided, record.carbon_g) == (Tier.MEASURED, 1.0, None)
@@ -117,7 +123,10 @@ def test_pue_is_divided_out(tmp_path: Path) -> None:
 def test_no_pue_column_means_one(tmp_path: Path) -> None:
     path = tmp_path / "emissions.csv"
     header = HEADER_V2.replace(",pue\n", "\n")
-    path.write_text(header + "2024-05-31T10:39:13,p,r1,10,,,,,,0.001,,,,,,,,,,,,8,Apple M1,,,,,,machine,N\n", encoding="utf-8")
+    path.write_text(
+        header + "2024-05-31T10:39:13,p,r1,10,,,,,,0.001,,,,,,,,,,,,8,Apple M1,,,,,,machine,N\n",
+        encoding="utf-8",
+    )
     records, issues = parse(path)
     assert [(r.component, r.energy_kwh, r.pue_divided, r.reported_carbon_g) for r in records] == [
         (Component.CPU, 0.001, 1.0, None)

@@ -104,14 +104,20 @@ def test_time_going_back_drops_the_sample_and_keeps_the_anchor() -> None:
 def test_dash_is_missing_never_zero() -> None:
     records, issues = parse(FIXTURES / "dmon_4gpu_na_heavy.txt", options=START)
     assert joules(records) == pytest.approx(111 + 112 + 86 + 111 + 112, rel=1e-12)
-    missing = [(i.device, i.line_start, i.line_end, i.rows, i.seconds) for i in issues if i.kind is IssueKind.MISSING_VALUE]
+    missing = [
+        (i.device, i.line_start, i.line_end, i.rows, i.seconds)
+        for i in issues
+        if i.kind is IssueKind.MISSING_VALUE
+    ]
     assert missing == [("node/gpu1", 8, 12, 2, 2.0), ("node/gpu3", 14, 14, 1, 1.0)]
 
 
 def test_cut_last_row_is_truncated() -> None:
     records, issues = parse(FIXTURES / "dmon_4gpu_truncated.txt", options=START)
     assert joules(records) == pytest.approx(TICK_J, rel=1e-12)
-    assert [(i.kind, i.line_start) for i in issues if i.kind is IssueKind.TRUNCATED] == [(IssueKind.TRUNCATED, 11)]
+    assert [(i.kind, i.line_start) for i in issues if i.kind is IssueKind.TRUNCATED] == [
+        (IssueKind.TRUNCATED, 11)
+    ]
 
 
 def test_a_driver_format_change_remaps_the_columns() -> None:
@@ -124,7 +130,11 @@ def test_a_driver_format_change_remaps_the_columns() -> None:
 
 @pytest.mark.parametrize(
     ("options", "word"),
-    [({"start": "2024-01-05T10:15:01"}, "offset"), ({"start": "soon"}, "start"), ({"interval_s": 0}, "interval_s")],
+    [
+        ({"start": "2024-01-05T10:15:01"}, "offset"),
+        ({"start": "soon"}, "start"),
+        ({"interval_s": 0}, "interval_s"),
+    ],
 )
 def test_options_are_checked(tmp_path: Path, options: dict[str, Any], word: str) -> None:
     assert word in error_of(FIXTURES / "dmon_4gpu_ticks.txt", options=options).message
@@ -156,6 +166,10 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
         for head in (b"", b"# gpu pwr sm\n", b"#Date Time gpu pwr\n"):
             path.write_bytes(head + data)
             try:
-                list(NvidiaSmiDmon().parse(SourceContext(path=path, device="n", timezone=BERLIN, options=START)))
+                list(
+                    NvidiaSmiDmon().parse(
+                        SourceContext(path=path, device="n", timezone=BERLIN, options=START)
+                    )
+                )
             except CollectorError:
                 pass

@@ -91,7 +91,12 @@ def test_a_cut_document_followed_by_a_restarted_log() -> None:
 def test_time_going_back_drops_the_sample() -> None:
     records, issues = parse(FIXTURES / "m1pro_sonoma_plist_non_monotonic.plist")
     (back,) = issues
-    assert (back.kind, back.action, back.line_start, back.rows) == (IssueKind.NON_MONOTONIC, Action.DROPPED, 901, 1)
+    assert (back.kind, back.action, back.line_start, back.rows) == (
+        IssueKind.NON_MONOTONIC,
+        Action.DROPPED,
+        901,
+        1,
+    )
     assert len(records) == 27
     # sample k = 5 (cpu_energy 297 + 5 = 302 mJ) is the one dropped
     assert kwh(records, Component.CPU) == pytest.approx((3.015 - 0.302) / J_PER_KWH, rel=1e-12)
@@ -128,7 +133,9 @@ def test_a_package_figure_is_the_only_record() -> None:
 
 def test_text_and_other_files_are_errors(tmp_path: Path) -> None:
     path = tmp_path / "x.plist"
-    path.write_bytes(b'<?xml version="1.0"?><plist version="1.0"><dict><key>a</key><integer>1</integer></dict></plist>\0')
+    path.write_bytes(
+        b'<?xml version="1.0"?><plist version="1.0"><dict><key>a</key><integer>1</integer></dict></plist>\0'
+    )
     with pytest.raises(CollectorError) as caught:
         parse(path)
     assert "powermetrics" in caught.value.hint
@@ -137,7 +144,9 @@ def test_text_and_other_files_are_errors(tmp_path: Path) -> None:
 def test_a_bad_energy_value_is_dropped(tmp_path: Path) -> None:
     real = plist_variants.REAL.read_bytes()
     path = tmp_path / "bad.plist"
-    path.write_bytes(real.replace(b"<integer>297</integer>", b"<string>x</string>") + plist_variants.document(real, 1))
+    path.write_bytes(
+        real.replace(b"<integer>297</integer>", b"<string>x</string>") + plist_variants.document(real, 1)
+    )
     records, issues = parse(path)
     assert [i.kind for i in issues] == [IssueKind.MALFORMED_ROW]
     assert len(records) == 3
