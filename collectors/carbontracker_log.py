@@ -108,7 +108,7 @@ class _Parser:
             raise self.ctx.error(
                 number,
                 "this is CarbonTracker's _output.log (predicted and actual totals, PUE-multiplied)",
-                "ingest the standard log ..._carbontracker.log beside it: its per-epoch lines are the figures",
+                "ingest the standard log ..._carbontracker.log beside it: its epoch lines are the figures",
             )
         epoch = self.epoch
         found = _EPOCH.fullmatch(message)

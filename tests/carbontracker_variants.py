@@ -32,7 +32,7 @@ def gpu_list_none(real: str) -> str:
     lines = out.splitlines(keepends=True)
     epoch1_gpu = lines[6].replace("for cpu: 60.0", "for gpu: [250.5, 240.0]")
     epoch2_gpu = lines[9].replace("for cpu: 60.0", "for gpu: None")
-    return "".join(lines[:7] + [epoch1_gpu] + lines[7:10] + [epoch2_gpu] + lines[10:])
+    return "".join([*lines[:7], epoch1_gpu, *lines[7:10], epoch2_gpu, *lines[10:]])
 
 
 VARIANTS: dict[str, Callable[[str], str]] = {

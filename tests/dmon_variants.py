@@ -49,9 +49,8 @@ def na_heavy(real: str) -> str:
     out = names + units + "".join(rows)
     for tick in (1, 2):
         for gpu, row in enumerate(rows):
-            if gpu == 1 or (gpu == 3 and tick == 2):
-                row = row[:8] + "  -" + row[11:]
-            out += row
+            dash = gpu == 1 or (gpu == 3 and tick == 2)
+            out += row[:8] + "  -" + row[11:] if dash else row
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -110,10 +111,11 @@ def test_v24_cumulative_rows_keep_the_last_of_each_run() -> None:
 
 def test_pue_is_divided_out(tmp_path: Path) -> None:
     path = tmp_path / "emissions.csv"
-    row = "2024-05-31T10:39:13,p,r1,100,0.0009,,,,,0.003,0.0,0.0015,0.0045,,,,,,,,,8,Apple M1,,,,,,machine,N,1.5\n"
+    row = "2024-05-31T10:39:13,p,r1,100,0.0009,,,,,0.003,0.0,0.0015,0.0045,"
+    row += ",,,,,,,,8,Apple M1,,,,,,machine,N,1.5\n"
     path.write_text(HEADER_V2 + row, encoding="utf-8")
     records, _ = parse(path)
-    cpu, gpu, ram = records
+    cpu, _gpu, ram = records
     assert cpu.energy_kwh == pytest.approx(0.002, rel=1e-12)  # 0.003 kWh / PUE 1.5
     assert ram.energy_kwh == pytest.approx(0.001, rel=1e-12)
     assert {r.pue_divided for r in records} == {1.5}
@@ -175,7 +177,5 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
         path = Path(tmp) / "emissions.csv"
         for head in (b"", HEADER_V2.encode()):
             path.write_bytes(head + data)
-            try:
+            with contextlib.suppress(CollectorError):
                 list(CodecarbonCsv().parse(SourceContext(path=path, device="d", timezone=PARIS)))
-            except CollectorError:
-                pass

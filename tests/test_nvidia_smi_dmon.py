@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +61,9 @@ def test_real_single_tick_only_opens_the_series() -> None:
 def test_without_date_time_start_is_required() -> None:
     err = error_of(FIXTURES / "dmon_4gpu_ticks.txt")
     assert err.line == 3
-    assert "start" in err.hint and "interval_s" in err.hint and "-o DT" in err.hint
+    assert "start" in err.hint
+    assert "interval_s" in err.hint
+    assert "-o DT" in err.hint
 
 
 def test_ticks_from_start_and_interval() -> None:
@@ -165,11 +168,9 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
         path = Path(tmp) / "dmon.txt"
         for head in (b"", b"# gpu pwr sm\n", b"#Date Time gpu pwr\n"):
             path.write_bytes(head + data)
-            try:
+            with contextlib.suppress(CollectorError):
                 list(
                     NvidiaSmiDmon().parse(
                         SourceContext(path=path, device="n", timezone=BERLIN, options=START)
                     )
                 )
-            except CollectorError:
-                pass

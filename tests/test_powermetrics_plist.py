@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import tempfile
 from datetime import UTC, datetime
@@ -69,7 +71,7 @@ def test_samples_sharing_a_second_are_chained_by_elapsed_ns() -> None:
     # cpu_energy 297 + k mJ for k = 0..9: 3015 mJ; gpu 10 x 36 mJ.
     assert kwh(records, Component.CPU) == pytest.approx(3.015 / J_PER_KWH, rel=1e-12)
     assert kwh(records, Component.GPU) == pytest.approx(0.360 / J_PER_KWH, rel=1e-12)
-    for earlier, later in zip(cpu, cpu[1:], strict=False):
+    for earlier, later in itertools.pairwise(cpu):
         assert later.start_utc == earlier.end_utc  # contiguous although 8 stamps read 13:33:44
     assert cpu[-1].end_utc == datetime(2024, 12, 26, 13, 33, 45, 195938, tzinfo=UTC)  # 44 s + 9 x 132 882 us
 
@@ -158,10 +160,8 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pm.plist"
         path.write_bytes(data)
-        try:
+        with contextlib.suppress(CollectorError):
             list(PowermetricsPlist().parse(SourceContext(path=path, device="mac")))
-        except CollectorError:
-            pass
 
 
 @settings(max_examples=100)
@@ -171,7 +171,5 @@ def test_plist_shaped_noise_gives_records_or_a_collector_error(data: bytes) -> N
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pm.plist"
         path.write_bytes(real[: len(data) * 8] + data + real)
-        try:
+        with contextlib.suppress(CollectorError):
             list(PowermetricsPlist().parse(SourceContext(path=path, device="mac")))
-        except CollectorError:
-            pass
