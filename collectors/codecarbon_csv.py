@@ -196,26 +196,21 @@ class _Parser:
     # -- runs --------------------------------------------------------------------------------------------
 
     def _groups(self, rows: list[_Row]) -> list[list[_Row]]:
-        """Rows of one run: the same run_id; rows without one, consecutive with the same start."""
-        by_id: dict[str, list[_Row]] = {}
+        """Rows of one run: the same run_id (rows without one: consecutive ones) and the same start.
+
+        A row whose start (timestamp - duration) differs by more than the timestamps' rounding from the
+        previous row of its run_id begins a new run: a tracker restarted under the same id is not cumulative.
+        """
+        current: dict[str, list[_Row]] = {}
         groups: list[list[_Row]] = []
+        previous_id: str | None = None
         for row in rows:
-            if row.run_id:
-                group = by_id.get(row.run_id)
-                if group is None:
-                    group = by_id[row.run_id] = []
-                    groups.append(group)
-                group.append(row)
-                continue
-            last = groups[-1] if groups else None
-            if (
-                last is not None
-                and not last[-1].run_id
-                and abs((last[-1].start_utc - row.start_utc).total_seconds()) <= _SAME_START_S
-            ):
-                last.append(row)
-            else:
-                groups.append([row])
+            group = current.get(row.run_id) if row.run_id or previous_id == "" else None
+            if group is None or abs((group[-1].start_utc - row.start_utc).total_seconds()) > _SAME_START_S:
+                group = current[row.run_id] = []
+                groups.append(group)
+            group.append(row)
+            previous_id = row.run_id
         return groups
 
     def _emit(self, rows: list[_Row]) -> Iterator[Item]:

@@ -31,7 +31,17 @@ _MJ_PER_KWH: Final = 1_000 * J_PER_KWH
 _XML_START: Final = b"<?xml"
 _APPLE: Final = (("cpu_energy", Component.CPU), ("gpu_energy", Component.GPU), ("ane_energy", Component.ANE))
 _PACKAGE: Final = (("package_energy", _MJ_PER_KWH), ("package_joules", J_PER_KWH))  # key, unit per kWh
-_PLIST_ERRORS: Final = (plistlib.InvalidFileException, ExpatError, ValueError, TypeError, OverflowError)
+# What plistlib.loads raises on damaged XML: its parser indexes its stack and regex matches unchecked.
+_PLIST_ERRORS: Final = (
+    plistlib.InvalidFileException,
+    ExpatError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    AttributeError,
+    IndexError,
+    KeyError,
+)
 _MALFORMED: Final = (
     "document(s) that are not a powermetrics sample (unreadable XML, or no elapsed_ns/timestamp)"
 )

@@ -179,3 +179,18 @@ def test_arbitrary_bytes_give_records_or_a_collector_error(data: bytes) -> None:
             path.write_bytes(head + data)
             with contextlib.suppress(CollectorError):
                 list(CodecarbonCsv().parse(SourceContext(path=path, device="d", timezone=PARIS)))
+
+
+def test_a_run_id_restarted_with_a_new_start_is_a_new_run(tmp_path: Path) -> None:
+    path = tmp_path / "emissions.csv"
+    rows = [
+        "2024-05-31T10:00:10,p,r1,10,,,,,,0.001,,,,,,,,,,,,8,Apple M1,,,,,,machine,N,1.0\n",
+        "2024-05-31T10:00:20,p,r1,20,,,,,,0.002,,,,,,,,,,,,8,Apple M1,,,,,,machine,N,1.0\n",
+        "2024-05-31T11:00:05,p,r1,5,,,,,,0.0005,,,,,,,,,,,,8,Apple M1,,,,,,machine,N,1.0\n",
+    ]
+    path.write_text(HEADER_V2 + "".join(rows), encoding="utf-8")
+    records, issues = parse(path)
+    cpu = [(r.line, r.energy_kwh) for r in records if r.component is Component.CPU]
+    assert cpu == [(3, 0.002), (4, 0.0005)]  # the cumulative row 2 drops row 1; row 3 starts again at 11:00
+    (dupe,) = of_kind(issues, IssueKind.DUPLICATE_ROW)
+    assert (dupe.line_start, dupe.rows) == (2, 1)

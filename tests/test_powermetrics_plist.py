@@ -173,3 +173,14 @@ def test_plist_shaped_noise_gives_records_or_a_collector_error(data: bytes) -> N
         path.write_bytes(real[: len(data) * 8] + data + real)
         with contextlib.suppress(CollectorError):
             list(PowermetricsPlist().parse(SourceContext(path=path, device="mac")))
+
+
+def test_a_damaged_date_is_a_malformed_document(tmp_path: Path) -> None:
+    real = plist_variants.REAL.read_bytes()
+    path = tmp_path / "bad.plist"
+    path.write_bytes(
+        real.replace(b"<date>2024-12-26T13:33:44Z", b"<date>garbage") + plist_variants.document(real, 1)
+    )
+    records, issues = parse(path)
+    assert [(i.kind, i.line_start) for i in issues] == [(IssueKind.MALFORMED_ROW, 1)]
+    assert {r.line for r in records} == {181}
