@@ -25,7 +25,6 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("gcp-carbon", "collectors.gcp_carbon_footprint:GcpCarbonFootprint"),
     ("azure-carbon", "collectors.azure_carbon_report:AzureCarbonReport"),
     ("azure-usage", "collectors.azure_usage:AzureUsage"),
-    ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),
     ("github-usage", "collectors.github_usage_csv:GithubUsageCsv"),
     ("github-jobs", "collectors.github_jobs_json:GithubJobsJson"),
     ("gitlab-jobs", "collectors.gitlab_jobs_json:GitlabJobsJson"),
@@ -33,6 +32,11 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("intel-power-gadget", "collectors.intel_power_gadget:IntelPowerGadget"),
     ("rapl", "collectors.rapl_log:RaplLog"),
     ("scaphandre", "collectors.scaphandre_json:ScaphandreJson"),
+    ("powermetrics-plist", "collectors.powermetrics_plist:PowermetricsPlist"),
+    ("codecarbon", "collectors.codecarbon_csv:CodecarbonCsv"),
+    ("carbontracker", "collectors.carbontracker_log:CarbontrackerLog"),
+    ("nvidia-smi-dmon", "collectors.nvidia_smi_dmon:NvidiaSmiDmon"),
+    ("tdp-proxy", "collectors.tdp_proxy:TdpProxy"),  # last: the most general sniff (a start/end CSV)
 )
 
 

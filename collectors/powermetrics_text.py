@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Final
 
+from collectors._chain import Back, ElapsedChain
 from collectors.base import SourceContext, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH, MS_PER_S, MW_PER_W
@@ -57,8 +58,6 @@ _US_PER_MS: Final = 1_000
 _S_PER_DAY: Final = 86_400
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL: Final = _EPOCH.date().toordinal()
-_CHAIN_TOLERANCE_US: Final = _US_PER_S  # header times are truncated to whole seconds
-_BACKWARDS_US: Final = _US_PER_S  # a start more than this before the previous end is time going back
 _MW_MS_PER_KWH: Final = MW_PER_W * MS_PER_S * J_PER_KWH  # mW x ms in one kWh
 _RESIDUAL_EPSILON_MW: Final = 1e-6  # float noise in Package - parts (values in W are not exact)
 _COMBINED_TOLERANCE_MW: Final = 2.0  # four values each rounded to the nearest mW
@@ -168,14 +167,13 @@ class _State:
     def __init__(self, ctx: SourceContext) -> None:
         self.ctx = ctx
         self.device = ctx.device
-        self.max_gap_us = ctx.max_gap_s * _US_PER_S
         self.out: list[Item] = []
         self.runs = _Runs(ctx.device, self.out)
         self.sample: _Sample | None = None
         self.model: str | None = None
         self.seen_header = False
         self.samples = 0
-        self.prev_end_us: int | None = None  # end of the last sample placed on the time line
+        self.chain = ElapsedChain(max_gap_s=ctx.max_gap_s)  # the end of the last sample placed
         self.prev_end_utc: datetime | None = None
         self.expected: Set[str] = frozenset()  # the power lines of the previous sample
         self.orphan_lines: list[int] = []
@@ -348,41 +346,28 @@ class _State:
             self._emit(sample, last_line, *interval)
 
     def _place(self, sample: _Sample, last_line: int) -> tuple[datetime, datetime] | None:
-        """The sample's interval on the chained time line, or None if time went backwards."""
+        """The sample's interval on the chained time line (``collectors/_chain.py``), or None if time went
+        backwards."""
         header_us = sample.header_us
         if header_us is None:  # a cut header is always the cut last sample, handled by finish
             return None
-        elapsed_us = sample.elapsed_us
-        prev_end_us = self.prev_end_us
+        prev_end_us = self.chain.prev_end_us
         new_run, self.new_run = self.new_run, False
-        if prev_end_us is None:
-            end_us = header_us
-        else:
-            predicted_us = prev_end_us + elapsed_us
-            end_us = predicted_us if abs(header_us - predicted_us) <= _CHAIN_TOLERANCE_US else header_us
-            start_us = end_us - elapsed_us
-            if start_us < prev_end_us - _BACKWARDS_US:
-                back_s = (prev_end_us - start_us) / _US_PER_S
-                self.runs.add(
-                    IssueKind.NON_MONOTONIC,
-                    Action.DROPPED,
-                    sample.index,
-                    (sample.line, last_line),
-                    worst=back_s,
-                )
-                return None
-            if not new_run and start_us - prev_end_us > self.max_gap_us:
-                self.out.append(self._gap(sample, start_us, prev_end_us))
-        start_us = end_us - elapsed_us
+        placed = self.chain.place(header_us, sample.elapsed_us)
+        if isinstance(placed, Back):
+            lines = (sample.line, last_line)
+            self.runs.add(IssueKind.NON_MONOTONIC, Action.DROPPED, sample.index, lines, worst=placed.back_s)
+            return None
+        if placed.gap_s is not None and not new_run and prev_end_us is not None:
+            self.out.append(self._gap(sample, placed.start_us, prev_end_us))
         try:
-            if start_us == prev_end_us and self.prev_end_utc is not None:
+            if placed.start_us == prev_end_us and self.prev_end_utc is not None:
                 start_utc = self.prev_end_utc  # contiguous: share the datetime
             else:
-                start_utc = _EPOCH + timedelta(microseconds=start_us)
-            end_utc = _EPOCH + timedelta(microseconds=end_us)
+                start_utc = _EPOCH + timedelta(microseconds=placed.start_us)
+            end_utc = _EPOCH + timedelta(microseconds=placed.end_us)
         except OverflowError:
             raise self.ctx.error(sample.line, "sample time is out of the supported range") from None
-        self.prev_end_us = end_us
         self.prev_end_utc = end_utc
         return start_utc, end_utc
 

@@ -118,6 +118,7 @@ class IssueKind(StrEnum):
     TOTAL_MISMATCH = "total-mismatch"
     INCONSISTENT_TOTAL = "inconsistent-total"  # a provider's parts (scopes) do not add up to its total
     NOT_ESTIMATED = "not-estimated"  # usage a proxy has no coefficient for (storage, network): outside E
+    TOOL_ESTIMATE = "tool-estimate"  # a tool's "measured" figure that is itself an estimate (TDP fallback)
 
 
 class Action(StrEnum):

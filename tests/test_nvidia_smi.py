@@ -658,3 +658,40 @@ def test_energy_scales_with_power(series: tuple[list[int], list[int]], factor: i
     assert len(base) == len(scaled) == len(times) - 1
     for b, s in zip(base, scaled, strict=True):
         assert s == pytest.approx(factor * b, rel=1e-12, abs=1e-18)
+
+
+# -- logs the dmon work added fixtures for (the collector itself is unchanged) ---------------------------
+
+
+def test_a_log_spanning_a_driver_format_change_is_remapped() -> None:
+    """-l log whose header switches from power.draw to power.draw.average mid-file (a driver upgrade)."""
+    records, issues = parse(FIXTURES / "query_gpu_csv_units_h100_driver_change.csv")
+    assert [(r.device, r.line, r.method) for r in records] == [
+        ("node/gpu3", 4, "nvidia-smi/power.draw"),
+        ("node/gpu2", 5, "nvidia-smi/power.draw"),
+        ("node/gpu2", 7, "nvidia-smi/power.draw.average"),
+        ("node/gpu3", 8, "nvidia-smi/power.draw.average"),
+        ("node/gpu3", 9, "nvidia-smi/power.draw.average"),
+        ("node/gpu2", 10, "nvidia-smi/power.draw.average"),
+    ]
+    # Each GPU's series runs on across the header: GPU 2 from 06:17:29.306 to 06:17:36.305 = 6.999 s at
+    # 154.88 W; GPU 3 from 06:17:28.306 to 06:17:36.305 = 7.999 s at 158.86 W; then as in the first block.
+    by_line = {r.line: r.energy_kwh for r in records}
+    assert by_line[7] == pytest.approx(154.88 * 6.999 / 3_600_000, rel=1e-12)
+    assert by_line[8] == pytest.approx(158.86 * 7.999 / 3_600_000, rel=1e-12)
+    assert by_line[9] == pytest.approx(162.00 * 2.001 / 3_600_000, rel=1e-12)
+    assert by_line[10] == pytest.approx(150.74 * 3.001 / 3_600_000, rel=1e-12)
+    assert [i.kind for i in issues] == [IssueKind.SERIES_START]
+
+
+def test_a_uuid_keyed_log_without_index() -> None:
+    records, issues = parse(FIXTURES / "query_gpu_csv_units_h100_uuid_only.csv")
+    indexed, _ = parse(FIXTURES / "query_gpu_csv_units_h100.csv")
+    assert [r.device for r in records] == [
+        "node/GPU-8c958eaa-b244-64cb-6283-d37792aac963",
+        "node/GPU-107f0d10-2c02-7c73-7b9f-680acd29b484",
+    ]
+    assert [(r.line, r.energy_kwh, r.start_utc, r.end_utc) for r in records] == [
+        (r.line, r.energy_kwh, r.start_utc, r.end_utc) for r in indexed
+    ]
+    assert not by_kind(issues, IssueKind.INFERRED_DEVICE)
