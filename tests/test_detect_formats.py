@@ -24,8 +24,6 @@ NEW = ("powermetrics-plist", "codecarbon", "carbontracker", "nvidia-smi-dmon")
 UNSNIFFABLE = {  # files no collector can recognise from content alone (header-less, or not a power log)
     "query_gpu_csv_nounits_2gpu_l1_noheader.csv",
     "query_gpu_csv_units_a100_omniopt_noheader.csv",
-    "query_gpu_csv_units_rtx4060_na.csv",
-    "intel_mavericks_text_excerpt_randomfoo.txt",
     "sci_18587.635328_2026-11-22T035532Z_carbontracker_err.log",
     "sci_18587.635328_2026-11-22T035532Z_carbontracker_output.log",
 }
@@ -36,8 +34,10 @@ FILES = sorted(
 )
 
 
-def test_the_new_collectors_come_after_the_existing_three() -> None:
-    assert [name for name, _ in collectors.BUILTIN] == ["powermetrics", "nvidia-smi", "tdp-proxy", *NEW]
+def test_the_most_general_sniff_is_asked_last() -> None:
+    names = [name for name, _ in collectors.BUILTIN]
+    assert names[-1] == "tdp-proxy"  # any CSV with start and end columns
+    assert set(NEW) <= set(names)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
