@@ -110,6 +110,19 @@ def ingest(  # noqa: PLR0917 - click passes every option by position
 
 
 @cli.command()
+def formats() -> None:
+    """List the input formats (collectors) sci-report reads, in auto-detection order."""
+    import collectors
+
+    order = [name for name, _ in collectors.BUILTIN]
+    for name in order + [n for n in collectors.names() if n not in order]:
+        cls = collectors.load(name)
+        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        zone = " (local time: needs a timezone)" if cls.needs_timezone else ""
+        click.echo(f"{name:<20} v{cls.version}  {summary}{zone}")
+
+
+@cli.command()
 @config_option
 @store_option
 @click.argument("names", nargs=-1, required=True)
