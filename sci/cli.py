@@ -457,7 +457,16 @@ def _print_result(result: ComputeResult) -> None:
 
 
 def _print_written(written: ReportFiles) -> None:
-    click.echo(f"report: {written.html}" + (f" and {written.pdf}" if written.pdf else ""))
+    html, pdf = _shown(written.html), _shown(written.pdf) if written.pdf else None
+    click.echo(f"report: {html}" + (f" and {pdf}" if pdf else ""))
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 class _ProgressObserver:
