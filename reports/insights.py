@@ -78,8 +78,8 @@ def _idle_platform(platform: str, rows: list[IdleEnergy]) -> dict[str, Any]:
 
 def _zone(z: ZoneAlternative) -> dict[str, Any]:
     saved = z.operational_g - z.best_operational_g
-    year = f", {z.best_year}" if z.best_year else ""
-    there = f"{z.best_name} ({format_number(z.best_intensity_g_per_kwh)} gCO2e/kWh{year})"
+    year = f" ({z.best_year} figure)" if z.best_year else ""
+    there = f"{z.best_name} at {format_number(z.best_intensity_g_per_kwh)} gCO2e/kWh{year}"
     here = f"{_kg_text(z.operational_g)} at {z.zone} ({format_number(z.intensity_g_per_kwh)} gCO2e/kWh)"
     if z.best_energy_kwh is not None:  # on-premises, compared with the cloud
         provider = z.best_zone.split(":", 1)[0]
@@ -116,19 +116,26 @@ def _zone(z: ZoneAlternative) -> dict[str, Any]:
 
 
 def _not_movable(result: ComputeResult) -> list[dict[str, Any]]:
-    """Platforms of end-user devices only: no region is compared (see sci.compute._zone_alternative)."""
+    """Platforms with no region compared, and why: end-user devices only (see
+    sci.compute._zone_alternative), or provider-reported carbon without energy."""
     compared = {z.platform for z in result.zone_alternatives}
     found = []
     for p in result.platforms:
         classes = sorted({line.device_class for line in p.embodied_lines})
-        if p.platform in compared or p.energy_kwh <= 0 or not classes:
+        if p.platform in compared:
             continue
-        if not set(classes) <= END_USER_DEVICE_CLASSES:
+        if p.energy_kwh <= 0 and p.provider_carbon_g > 0:
+            text = (
+                f"{p.platform}: lower-carbon region not assessed: the provider reports carbon, not energy, "
+                "so nothing here says what another region would emit."
+            )
+        elif p.energy_kwh > 0 and classes and set(classes) <= END_USER_DEVICE_CLASSES:
+            text = (
+                f"{p.platform}: lower-carbon region not assessed: its devices are end-user devices "
+                f"({', '.join(classes)}), which run where people work."
+            )
+        else:
             continue
-        text = (
-            f"{p.platform}: lower-carbon region not assessed: its devices are end-user devices "
-            f"({', '.join(classes)}), which run where people work."
-        )
         found.append({"kind": "zone", "platform": p.platform, "text": text, "best_zone": None})
     return found
 
