@@ -345,7 +345,7 @@ CODECARBON_HEADER = (
     "gpu_utilization_percent,ram_utilization_percent,ram_used_gb,on_cloud,pue,wue"
 )  # CodeCarbon 3.3.2's 38 columns, as in tests/fixtures/codecarbon/emissions_v3.3.2_generated.csv
 CODECARBON_RAM_W = 5.0  # CodeCarbon's RAM estimate (a fixed power: nothing meters DRAM on Apple Silicon)
-CODECARBON_DE_KG_PER_KWH = 0.381  # the run's own grid figure (CodeCarbon's, not the bundle's): comparison only
+CODECARBON_DE_KG_PER_KWH = 0.381  # the run's own grid figure (not the bundle's): for comparison only
 
 
 def write_codecarbon(rng: random.Random, samples: list[PowerSample], target: Path) -> str:
