@@ -464,9 +464,23 @@ def _factor(f: FactorUse) -> dict[str, Any]:
     }
 
 
+def _uncovered(row: QualityRow) -> float | None:
+    return None if row.kind == "overlap" else row.seconds
+
+
+def _seconds(seconds: float | None) -> dict[str, Any] | None:
+    return None if seconds is None else _quantity(seconds, "s")
+
+
+def _hours_text(seconds: float | None) -> str | None:
+    return None if seconds is None else format_number(seconds / S_PER_HOUR)
+
+
 def _quality(rows: Sequence[QualityRow]) -> dict[str, Any]:
+    """The findings table. An overlap's time is covered (by the file that counts first), so it is not
+    "device time not covered": its seconds are left out of that column and of the summary."""
     dropped = sum(r.rows for r in rows if r.action == "dropped")
-    seconds = sum(r.seconds for r in rows if r.seconds is not None)
+    seconds = sum(r.seconds for r in rows if r.seconds is not None and r.kind != "overlap")
     if rows:
         summary = (
             f"{len(rows):,} finding{'s' if len(rows) != 1 else ''}; {dropped:,} rows dropped; "
@@ -489,8 +503,8 @@ def _quality(rows: Sequence[QualityRow]) -> dict[str, Any]:
                 "rows_text": f"{r.rows:,}",
                 "occurrences": r.occurrences,
                 "line_ranges": r.line_ranges,
-                "seconds": None if r.seconds is None else _quantity(r.seconds, "s"),
-                "hours_text": None if r.seconds is None else format_number(r.seconds / S_PER_HOUR),
+                "seconds": _seconds(_uncovered(r)),
+                "hours_text": _hours_text(_uncovered(r)),
                 "detail": r.detail,
             }
             for r in rows

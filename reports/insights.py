@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from reports.numbers import format_number, quantity
-from sci.results import ComputeResult, IdleEnergy, PlatformResult, ZoneAlternative
+from sci.results import END_USER_DEVICE_CLASSES, ComputeResult, IdleEnergy, PlatformResult, ZoneAlternative
 from sci.units import G_PER_KG
 
 NO_HOURLY_DATA: Final = (
@@ -26,6 +26,7 @@ NO_PREVIOUS_MONTH: Final = "no previous month in the window"
 def build_insights(result: ComputeResult) -> list[dict[str, Any]]:
     found = _idle(result.idle_gpus)
     found += [_zone(z) for z in result.zone_alternatives]
+    found += _not_movable(result)
     if not result.hourly_intensity:
         found.append({"kind": "hour", "platform": None, "text": NO_HOURLY_DATA})
     found += [_month_over_month(p) for p in result.platforms]
@@ -77,19 +78,33 @@ def _idle_platform(platform: str, rows: list[IdleEnergy]) -> dict[str, Any]:
 
 def _zone(z: ZoneAlternative) -> dict[str, Any]:
     saved = z.operational_g - z.best_operational_g
+    year = f" ({z.best_year} figure)" if z.best_year else ""
+    there = f"{z.best_name} at {format_number(z.best_intensity_g_per_kwh)} gCO2e/kWh{year}"
+    here = f"{_kg_text(z.operational_g)} at {z.zone} ({format_number(z.intensity_g_per_kwh)} gCO2e/kWh)"
+    if z.best_energy_kwh is not None:  # on-premises, compared with the cloud
+        provider = z.best_zone.split(":", 1)[0]
+        energy = (
+            f"its IT energy in {there}, the lowest of the {z.compared_with}, at {provider}'s PUE "
+            f"{format_number(z.best_pue or 1.0)} ({format_number(z.best_energy_kwh)} kWh instead of "
+            f"{format_number(z.energy_kwh)} kWh)"
+        )
+        bound = "what moving this on-premises workload to a cloud region alone could save"
+    else:
+        energy = (
+            f"the same E ({format_number(z.energy_kwh)} kWh) in {there}, the lowest of the {z.compared_with}"
+        )
+        bound = "what siting alone could save"
     if saved > 0:
         share = saved / z.operational_g if z.operational_g > 0 else 0.0
-        year = f", {z.best_year}" if z.best_year else ""
         text = (
-            f"{z.platform}: the same E ({format_number(z.energy_kwh)} kWh) in {z.best_name} "
-            f"({format_number(z.best_intensity_g_per_kwh)} gCO2e/kWh{year}), the lowest of the "
-            f"{z.compared_with}, would emit {_kg_text(z.best_operational_g)} instead of "
-            f"{_kg_text(z.operational_g)} at {z.zone} ({format_number(z.intensity_g_per_kwh)} gCO2e/kWh): "
-            f"{_kg_text(saved)} ({share:.0%}) less. A bound on what siting alone could save, not a plan; "
-            "embodied carbon would not change."
+            f"{z.platform}: {energy}, would emit {_kg_text(z.best_operational_g)} instead of {here}: "
+            f"{_kg_text(saved)} ({share:.0%}) less. A bound on {bound}, not a plan; embodied carbon would "
+            "not change."
         )
-    else:
+    elif z.best_energy_kwh is None:
         text = f"{z.platform}: {z.zone} already has the lowest grid intensity of the {z.compared_with}."
+    else:
+        text = f"{z.platform}: {energy}, would not emit less than {here}."
     return {
         "kind": "zone",
         "platform": z.platform,
@@ -98,6 +113,31 @@ def _zone(z: ZoneAlternative) -> dict[str, Any]:
         "best_intensity": quantity(z.best_intensity_g_per_kwh, "gCO2e/kWh"),
         "saved": quantity(max(saved, 0.0) / G_PER_KG, "kgCO2e"),
     }
+
+
+def _not_movable(result: ComputeResult) -> list[dict[str, Any]]:
+    """Platforms with no region compared, and why: end-user devices only (see
+    sci.compute._zone_alternative), or provider-reported carbon without energy."""
+    compared = {z.platform for z in result.zone_alternatives}
+    found = []
+    for p in result.platforms:
+        classes = sorted({line.device_class for line in p.embodied_lines})
+        if p.platform in compared:
+            continue
+        if p.energy_kwh <= 0 and p.provider_carbon_g > 0:
+            text = (
+                f"{p.platform}: lower-carbon region not assessed: the provider reports carbon, not energy, "
+                "so nothing here says what another region would emit."
+            )
+        elif p.energy_kwh > 0 and classes and set(classes) <= END_USER_DEVICE_CLASSES:
+            text = (
+                f"{p.platform}: lower-carbon region not assessed: its devices are end-user devices "
+                f"({', '.join(classes)}), which run where people work."
+            )
+        else:
+            continue
+        found.append({"kind": "zone", "platform": p.platform, "text": text, "best_zone": None})
+    return found
 
 
 def _month_over_month(p: PlatformResult) -> dict[str, Any]:

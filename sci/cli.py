@@ -439,7 +439,12 @@ def _print_ingest(outcomes: list[FileOutcome], echo: Callable[[str], None] = cli
 
 
 def _print_result(result: ComputeResult) -> None:
+    import math
     from zoneinfo import ZoneInfo
+
+    def three_figures(value: float) -> str:  # 12.1, 0.0512, 1,234: no exponent
+        decimals = 2 - math.floor(math.log10(abs(value))) if value else 0
+        return f"{value:,.{max(decimals, 0)}f}"
 
     zone = ZoneInfo(result.window_timezone)
     start, end = result.window_start.astimezone(zone), result.window_end.astimezone(zone)
@@ -449,7 +454,12 @@ def _print_result(result: ComputeResult) -> None:
         if p.sci_g_per_unit is None:
             sci = "undefined (R not declared)" if p.functional_units is None else "undefined (R = 0)"
         else:
-            sci = f"{p.sci_g_per_unit:,.2f} gCO2e / {p.unit or 'unit'}"
+            spread = (
+                f" ({three_figures(p.sci_low_g_per_unit)}-{three_figures(p.sci_high_g_per_unit)})"
+                if p.sci_low_g_per_unit is not None and p.sci_high_g_per_unit is not None
+                else ""
+            )
+            sci = f"{p.sci_g_per_unit:,.2f}{spread} gCO2e / {p.unit or 'unit'}"
         window_kg, annual_kg = p.carbon_g / 1000, p.annual_carbon_g / 1000
         click.echo(f"  {p.platform:<16} {window_kg:>10,.2f} {annual_kg:>11,.1f}  {sci}")
     total_kg, annual_kg = result.total_carbon_g / 1000, result.annual_total_carbon_g / 1000

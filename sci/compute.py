@@ -19,6 +19,7 @@ from sci.errors import ConfigError, FactorError, SciError
 from sci.factors import Factor, FactorBundle
 from sci.model import Action, IssueKind, Tier
 from sci.results import (
+    END_USER_DEVICE_CLASSES,
     ComputeResult,
     DeviceCarbon,
     EmbodiedLine,
@@ -452,11 +453,31 @@ def _idle_gpus(rows: list[dict[str, Any]], platforms: Mapping[str, PlatformResul
 def _zone_alternative(
     platform: PlatformConfig, result: PlatformResult, bundle: FactorBundle
 ) -> ZoneAlternative | None:
-    """The platform's E at the bundle's lowest-intensity zone of the same kind (provider regions or
-    countries). Provider-reported carbon has no energy to move and is left out."""
+    """The platform's energy in the lowest-intensity cloud region of the bundled CCF table.
+
+    A cloud platform is compared with its provider's regions (same E: same provider, same PUE). An
+    on-premises platform is compared with every provider's regions: its IT energy at that provider's
+    PUE. A platform of end-user devices only (laptops: its embodied inventory) is not compared: people's
+    machines run where people are. Provider-reported carbon has no energy to move and is left out.
+    """
     if result.energy_kwh <= 0:
         return None
-    best, name = bundle.lowest_intensity(provider=platform.provider)
+    if platform.provider is not None:
+        best, name = bundle.lowest_intensity(provider=platform.provider)
+        energy_there, pue_there = result.energy_kwh, None
+        compared = f"{platform.provider} regions in the bundled Cloud Carbon Footprint table"
+    else:
+        classes = {line.device_class for line in result.embodied_lines}
+        if classes and classes <= END_USER_DEVICE_CLASSES:
+            return None
+        providers = bundle.cloud_providers()
+        (best, name), provider = min(
+            ((bundle.lowest_intensity(provider=p), p) for p in providers),
+            key=lambda item: (item[0][0].value, item[0][0].key),
+        )
+        pue_there = bundle.pue(provider).value
+        energy_there = engine.facility_energy_kwh(it_energy_kwh=result.it_energy_kwh, pue=pue_there)
+        compared = f"cloud regions ({', '.join(providers)}) in the bundled Cloud Carbon Footprint table"
     return ZoneAlternative(
         platform=result.platform,
         zone=platform.zone,
@@ -468,10 +489,10 @@ def _zone_alternative(
         best_year=best.year,
         energy_kwh=result.energy_kwh,
         operational_g=result.operational_g,
-        best_operational_g=engine.operational_g(energy_kwh=result.energy_kwh, intensity_g_per_kwh=best.value),
-        compared_with=f"{platform.provider} regions in the factor bundle"
-        if platform.provider
-        else "countries in the factor bundle",
+        best_operational_g=engine.operational_g(energy_kwh=energy_there, intensity_g_per_kwh=best.value),
+        compared_with=compared,
+        best_energy_kwh=None if pue_there is None else energy_there,
+        best_pue=pue_there,
     )
 
 

@@ -394,6 +394,10 @@ class FactorBundle:
         first = rows[0]
         return points, self._factor("load_curve", first["name"], "1.0", first)
 
+    def cloud_providers(self) -> tuple[str, ...]:
+        """The providers with regions in the bundle's cloud grid-intensity table, sorted."""
+        return tuple(sorted({key.split(":", 1)[0] for key in self._tables.zones() if ":" in key}))
+
     def lowest_intensity(self, *, provider: str | None) -> tuple[Factor, str]:
         """The bundle's lowest grid intensity among ``provider``'s cloud regions (``None``: among the
         countries), with the zone's name. Overrides are not candidates: they describe where a team is.

@@ -4,15 +4,17 @@ A release regresses only when the whole of its range lies above the baseline's r
 threshold: ``low(new) > high(baseline) x (1 + threshold)``. A higher point estimate whose range still
 overlaps is "within noise" and passes. An undefined SCI (R = 0 or R not declared) is not a regression.
 
-The range comes from a relative uncertainty per kind of evidence, weighted by each kind's share of the
-carbon (``relative_uncertainty``); ``DEFAULT_RELATIVE_UNCERTAINTY`` holds the defaults.
+The range is the one ``compute`` gives the platform (``PlatformResult.sci_low_g_per_unit`` /
+``sci_high_g_per_unit``, from sci.toml ``[uncertainty]`` through ``sci.uncertainty``): one source of truth
+for the report, the audit export and the gate. With ``--units`` (R for the whole window) the range is
+the window's carbon range divided by that R, as ``sci.uncertainty.sci_bounds`` does.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,14 +26,6 @@ from sci.files import write_atomically
 from sci.results import PlatformResult
 
 DEFAULT_THRESHOLD = 0.05
-DEFAULT_RELATIVE_UNCERTAINTY: Mapping[str, float] = {
-    "measured": 0.10,  # metered power (RAPL, NVML, powermetrics): sensor and integration error
-    "provider-reported": 0.20,  # a provider's own model of its emissions
-    "proxy-estimated": 0.40,  # TDP x load curve: nothing was metered
-    "embodied": 0.50,  # M from LCA figures, which spread widely between studies
-}
-"""Relative uncertainty (1 sigma-ish, as a fraction) of each kind of evidence; a kind not listed gets the
-largest of these."""
 BASELINE_SCHEMA = 1
 REGRESSION_EXIT_CODE = 2
 
@@ -55,7 +49,7 @@ class Estimate:
     sci: float | None  # gCO2e per functional unit; None = undefined
     low: float | None
     high: float | None
-    relative_uncertainty: float
+    relative_uncertainty: float  # (high - SCI) / SCI: the half-width of compute's range, relative
     carbon_share: dict[str, float]  # share of the carbon by kind of evidence (sums to 1)
 
 
@@ -118,40 +112,39 @@ def carbon_share(platform: PlatformResult) -> dict[str, float]:
     return {kind: value / total for kind, value in sorted(parts.items()) if value > 0} if total > 0 else {}
 
 
-def relative_uncertainty(
-    shares: Mapping[str, float], relative: Mapping[str, float] = DEFAULT_RELATIVE_UNCERTAINTY
-) -> float:
-    """The carbon-weighted mean of each kind's relative uncertainty (errors taken as fully correlated:
-    the conservative choice). A kind without a figure gets the largest figure given."""
-    worst = max(relative.values(), default=0.0)
-    return sum(share * relative.get(kind, worst) for kind, share in shares.items())
+def estimate(platform: PlatformResult, *, units: float | None = None, unit: str | None = None) -> Estimate:
+    """The platform's SCI with compute's range; ``units`` (R for the whole window) replaces sci.toml's R.
 
-
-def estimate(
-    platform: PlatformResult,
-    *,
-    units: float | None = None,
-    unit: str | None = None,
-    relative: Mapping[str, float] = DEFAULT_RELATIVE_UNCERTAINTY,
-) -> Estimate:
-    """The platform's SCI with its range; ``units`` (R for the whole window) replaces sci.toml's R."""
-    shares = carbon_share(platform)
-    u = relative_uncertainty(shares, relative)
+    Without ``units`` the range is compute's SCI range (the months with R); with it, the window's carbon
+    range divided by ``units``. A result without a range (computed before ranges existed) gets none:
+    low = high = SCI, so only the threshold protects against noise.
+    """
     if units is None:
         r, sci = platform.functional_units, platform.sci_g_per_unit
+        low, high = platform.sci_low_g_per_unit, platform.sci_high_g_per_unit
     else:
         r, sci = units, (platform.carbon_g / units if units > 0 else None)
+        low, high = _scaled(platform.carbon_low_g, units), _scaled(platform.carbon_high_g, units)
+    if sci is None:
+        low = high = None
+    else:
+        low = max(sci if low is None else low, 0.0)
+        high = sci if high is None else high
     return Estimate(
         platform=platform.platform,
         unit=unit or platform.unit,
         carbon_g=platform.carbon_g,
         functional_units=r,
         sci=sci,
-        low=max(sci * (1 - u), 0.0) if sci is not None else None,
-        high=sci * (1 + u) if sci is not None else None,
-        relative_uncertainty=u,
-        carbon_share=shares,
+        low=low,
+        high=high,
+        relative_uncertainty=(high - sci) / sci if sci and high is not None else 0.0,
+        carbon_share=carbon_share(platform),
     )
+
+
+def _scaled(carbon_g: float | None, units: float) -> float | None:
+    return None if carbon_g is None or units <= 0 else carbon_g / units
 
 
 def judge(release: str, current: Estimate, baseline: Baseline | None, *, threshold: float) -> GateReport:
@@ -214,9 +207,10 @@ def markdown(report: GateReport) -> str:
         "",
         f"Change: {change}. {report.message}.",
         "",
-        f"Range: +/-{e.relative_uncertainty:.0%} from the evidence mix "
-        + ", ".join(f"{kind} {share:.0%}" for kind, share in e.carbon_share.items())
-        + f"; regression = lower bound above the baseline's upper bound x (1 + {report.threshold:g}).",
+        f"Range: +/-{e.relative_uncertainty:.0%}, the report's range (sci.toml [uncertainty], independent "
+        "errors in quadrature); evidence mix "
+        + (", ".join(f"{kind} {share:.0%}" for kind, share in e.carbon_share.items()) or "none")
+        + f". Regression = lower bound above the baseline's upper bound x (1 + {report.threshold:g}).",
         "",
     ]
     return "\n".join(lines)

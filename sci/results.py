@@ -107,9 +107,15 @@ class IdleEnergy:
     idle_carbon_g: float  # idle energy x PUE x I
 
 
+END_USER_DEVICE_CLASSES = frozenset({"laptop", "desktop"})
+"""Embodied device classes of people's own machines: a platform of only these has no region to move to."""
+
+
 @dataclass(frozen=True, slots=True)
 class ZoneAlternative:
-    """What a platform's energy would emit at the lowest-intensity zone of the same kind in the bundle."""
+    """What a platform's energy would emit in the lowest-intensity cloud region of the bundled Cloud Carbon
+    Footprint table: the same provider's regions for a cloud platform (same E); for an on-premises
+    platform, any provider's regions, with its IT energy at that provider's PUE (``best_energy_kwh``)."""
 
     platform: str
     zone: str  # the platform's zone
@@ -122,7 +128,9 @@ class ZoneAlternative:
     energy_kwh: float  # E (with PUE) whose carbon depends on the zone
     operational_g: float  # E x I here
     best_operational_g: float  # E x I there
-    compared_with: str  # "azure regions" / "countries"
+    compared_with: str  # "azure regions in the bundled ..." / "cloud regions (aws, azure, gcp) in ..."
+    best_energy_kwh: float | None = None  # E there when it differs (on-premises: IT energy x provider PUE)
+    best_pue: float | None = None  # the provider PUE that E there includes (on-premises only)
 
 
 @dataclass(frozen=True, slots=True)

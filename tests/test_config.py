@@ -31,7 +31,7 @@ def error_for(raw: dict[str, Any]) -> ConfigError:
 
 def test_the_example_config_loads() -> None:
     config = load_config(EXAMPLE)
-    assert [p.name for p in config.platforms] == ["laptops", "gpu-servers", "ci"]
+    assert [p.name for p in config.platforms] == ["laptops", "gpu-servers", "ci", "cloud"]
     platforms = {p.name: p for p in config.platforms}
     gpu = platforms["gpu-servers"].sources[0]
     assert gpu.timezone is not None
@@ -41,6 +41,9 @@ def test_the_example_config_loads() -> None:
     assert ci.provider == "azure"
     assert ci.sources[0].options["vcpus"] == 4
     assert ci.sources[0].options["utilisation_pct"] == 50.0
+    assert [s.collector for s in platforms["laptops"].sources] == ["powermetrics", "codecarbon"]
+    assert platforms["cloud"].provider == "aws"
+    assert platforms["cloud"].sources[0].options["model_version"] == "v3.0.0"
     assert config.window_start is not None
     assert config.window_start.isoformat() == "2026-09-30T22:00:00+00:00"  # midnight in Berlin (CEST)
     assert config.window_end is not None
@@ -51,6 +54,7 @@ def test_the_example_config_loads() -> None:
         ("laptops", 3),
         ("gpu-servers", 42),
         ("ci", 682),
+        ("cloud", 18_400),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,9 +83,11 @@ def ci(project: Path, release: str, *extra: str) -> tuple[int, dict[str, object]
     return code, json.loads(out.read_text(encoding="utf-8"))
 
 
-def platform(**by_tier_kwh: float) -> PlatformResult:
+def platform(*, sci_range: tuple[float, float] | None = None, **by_tier_kwh: float) -> PlatformResult:
+    """A platform of 10 runs at 100 gCO2e/kWh whose range compute gave as ``sci_range`` (None: no range)."""
     it_kwh = sum(by_tier_kwh.values())
     period = PeriodCarbon("2026-10", it_kwh, 1.0, it_kwh, 100.0, it_kwh * 100.0, 0.0, 0.0, 10.0)
+    low, high = sci_range if sci_range else (None, None)
     return PlatformResult(
         platform="ci",
         unit="runs",
@@ -103,35 +106,62 @@ def platform(**by_tier_kwh: float) -> PlatformResult:
         annual_carbon_g=0.0,
         devices=1,
         observed_device_hours=1.0,
+        carbon_low_g=None if low is None else low * 10.0,
+        carbon_high_g=None if high is None else high * 10.0,
+        sci_low_g_per_unit=low,
+        sci_high_g_per_unit=high,
     )
 
 
-def test_the_uncertainty_is_the_carbon_weighted_mix_of_the_tiers() -> None:
-    assert gate.relative_uncertainty(gate.carbon_share(platform(measured=2.0))) == pytest.approx(0.10)
-    assert gate.relative_uncertainty(gate.carbon_share(platform(proxy_estimated=2.0))) == pytest.approx(0.40)
-    mixed = gate.carbon_share(platform(measured=1.0, proxy_estimated=1.0))
-    assert mixed == {"measured": 0.5, "proxy-estimated": 0.5}
-    assert gate.relative_uncertainty(mixed) == pytest.approx(0.25)
-    assert gate.relative_uncertainty({"new-tier": 1.0}, {"measured": 0.1, "proxy-estimated": 0.4}) == 0.4
-    estimate = gate.estimate(platform(measured=1.0, proxy_estimated=1.0))
+def test_the_range_is_computes_range_for_the_platform() -> None:
+    estimate = gate.estimate(platform(measured=1.0, proxy_estimated=1.0, sci_range=(16.0, 24.0)))
     assert estimate.sci == pytest.approx(20.0)
-    assert (estimate.low, estimate.high) == pytest.approx((15.0, 25.0))
+    assert (estimate.low, estimate.high) == (16.0, 24.0)
+    assert estimate.relative_uncertainty == pytest.approx(0.2)
+    assert estimate.carbon_share == {"measured": 0.5, "proxy-estimated": 0.5}
+    # R for the whole window: the window's carbon range over that R
+    ten_more = gate.estimate(platform(measured=2.0, sci_range=(16.0, 24.0)), units=20.0)
+    assert (ten_more.sci, ten_more.low, ten_more.high) == pytest.approx((10.0, 8.0, 12.0))
+    # a result stored before ranges existed: no range, the point estimate only
+    bare = gate.estimate(platform(measured=1.0))
+    assert (bare.low, bare.high, bare.relative_uncertainty) == (10.0, 10.0, 0.0)
+    assert gate.estimate(platform(measured=1.0), units=0).low is None
 
 
 def test_verdicts_take_the_ranges_into_account() -> None:
     base = gate.Baseline("v1", "ci", 10.0, 9.0, 11.0, "runs", datetime(2026, 10, 1, tzinfo=UTC))
-    measured = platform(measured=1.0)  # SCI 10, +/- 10 %
 
-    def verdict(kwh: float) -> gate.Status:
-        return gate.judge("v2", gate.estimate(platform(measured=kwh)), base, threshold=0.05).status
+    def verdict(kwh: float) -> gate.Status:  # SCI = 10 x kwh, +/- 10 %
+        sci = kwh * 10.0
+        current = gate.estimate(platform(measured=kwh, sci_range=(sci * 0.9, sci * 1.1)))
+        return gate.judge("v2", current, base, threshold=0.05).status
 
-    assert gate.judge("v2", gate.estimate(measured), base, threshold=0.05).status is gate.Status.PASS
+    assert verdict(1.0) is gate.Status.PASS
     assert verdict(1.2) is gate.Status.WITHIN_NOISE  # 12 > 10.5, but 10.8 <= 11.55
     assert verdict(1.3) is gate.Status.REGRESSION  # low 11.7 > 11 x 1.05
     assert verdict(0.5) is gate.Status.PASS
-    report = gate.judge("v2", gate.estimate(platform(measured=1.3)), base, threshold=0.05)
+    worse = gate.estimate(platform(measured=1.3, sci_range=(11.7, 14.3)))
+    report = gate.judge("v2", worse, base, threshold=0.05)
     assert report.exit_code == 2
     assert report.change_pct == pytest.approx(30.0)
+
+
+def test_the_gate_reports_the_same_range_as_compute_and_follows_uncertainty_config(project: Path) -> None:
+    from sci.app import run_compute
+
+    config = load_config(project / "sci.toml")
+    found = next(p for p in run_compute(config).platforms if p.platform == "ci")
+    code, verdict = ci(project, "v1")
+    assert code == 0
+    assert verdict["sci_g_per_unit"] == pytest.approx(found.sci_g_per_unit)
+    expected = (found.sci_low_g_per_unit, found.sci_high_g_per_unit)
+    assert (verdict["low"], verdict["high"]) == pytest.approx(expected)
+    # proxy-estimated only: sqrt(0.40^2 + 0.10^2) by default
+    assert verdict["relative_uncertainty"] == pytest.approx(math.hypot(0.40, 0.10))
+    toml = project / "sci.toml"
+    text = toml.read_text(encoding="utf-8") + "\n[uncertainty]\nproxy-estimated = 0.2\n"
+    toml.write_text(text, encoding="utf-8")
+    assert ci(project, "v1")[1]["relative_uncertainty"] == pytest.approx(math.hypot(0.20, 0.10))
 
 
 def test_no_baseline_yet_passes_and_says_so_then_the_next_release_compares(project: Path) -> None:

@@ -159,11 +159,49 @@ def test_compute_follows_the_formulas(team: Path) -> None:
     assert gpu.annual_carbon_g == pytest.approx(gpu.carbon_g * 365 * 24 / window_h)
     assert result.window_timezone == "Europe/Berlin"
     for platform in result.platforms:
-        assert platform.carbon_g == pytest.approx(platform.operational_g + platform.embodied_g)
+        assert platform.carbon_g == pytest.approx(
+            platform.operational_g + platform.provider_carbon_g + platform.embodied_g
+        )
         assert platform.sci_g_per_unit is not None
     ci = by_name["ci"]
     assert ci.it_energy_by_tier_kwh == {"proxy-estimated": pytest.approx(ci.it_energy_kwh)}
     assert ci.pue == bundle.pue("azure").value
+
+
+def test_the_example_counts_aws_carbon_as_reported_and_codecarbon_only_where_nothing_finer_is(
+    team: Path,
+) -> None:
+    config = config_of(team)
+    app.run_ingest(config)
+    result = app.run_compute(config, now=FIXED_NOW)
+    by_name = {p.platform: p for p in result.platforms}
+    cloud = by_name["cloud"]  # AWS CARBON_EMISSIONS: four rows of 2026-10, lbm totals in t CO2e
+    assert cloud.provider_carbon_g == pytest.approx((0.081212 + 0.002226 + 0.009979 + 0.000556) * 1e6)
+    assert cloud.provider_market_carbon_g == pytest.approx((0.021446 + 0.001027 + 0.002628 + 0.000308) * 1e6)
+    assert (cloud.energy_kwh, cloud.embodied_g) == (0.0, 0.0)
+    assert cloud.sci_g_per_unit == pytest.approx(cloud.provider_carbon_g / 18_400)
+    assert cloud.devices == 4
+    assert cloud.observed_device_hours == pytest.approx(4 * 744)  # scopes 1-3 of a month: its hours once
+    # carol's CodeCarbon run overlaps her powermetrics log: powermetrics (10-minute samples) counts for
+    # cpu and gpu, CodeCarbon's cpu and gpu records are shown as dropped; its RAM estimate counts
+    (overlap,) = [q for q in result.quality if q.kind == "overlap"]
+    assert (overlap.file, overlap.action, overlap.rows) == ("laptops/carol/emissions.csv", "dropped", 2)
+    assert "laptops/carol/powermetrics-2026-10.txt.gz, which counts first" in overlap.detail
+    with duckdb.connect(str(config.store_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT component, energy_kwh FROM samples JOIN files f USING (file_id) "
+            "WHERE f.path = 'laptops/carol/emissions.csv' ORDER BY 1"
+        ).fetchall()
+        pm = con.execute(
+            "SELECT sum(energy_kwh) FROM samples JOIN files f USING (file_id) "
+            "WHERE f.path LIKE 'laptops/%/powermetrics-%'"
+        ).fetchone()
+    assert [r[0] for r in rows] == ["cpu", "dram", "gpu"]
+    assert pm is not None
+    laptops = by_name["laptops"]
+    assert laptops.it_energy_kwh == pytest.approx(pm[0] + dict(rows)["dram"])
+    carol = next(d for d in result.top_devices if d.device == "carol")
+    assert carol.files == ("laptops/carol/emissions.csv", "laptops/carol/powermetrics-2026-10.txt.gz")
 
 
 def test_an_undeclared_r_gives_an_undefined_sci(team: Path) -> None:
@@ -182,8 +220,8 @@ def test_an_undeclared_r_gives_an_undefined_sci(team: Path) -> None:
 def test_run_writes_the_report(team: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["run", str(team)])
     out = capsys.readouterr().out
-    assert "ingest: 5 files (5 ingested)" in out
-    for name in ("laptops", "gpu-servers", "ci", "total"):
+    assert "ingest: 7 files (7 ingested)" in out
+    for name in ("laptops", "gpu-servers", "ci", "cloud", "total"):
         assert name in out
     html = (team / "out" / "report.html").read_text(encoding="utf-8")
     assert "gpu-servers" in html
@@ -250,7 +288,7 @@ def test_progress_is_reported_in_bytes_read(team: Path) -> None:
     observer = RecordingObserver()
     app.run_ingest(config_of(team), observer=observer)
     starts = [value for kind, value in observer.events if kind == "start"]
-    assert len(starts) == 5
+    assert len(starts) == 7
     for name, size in starts:
         assert size == (team / name).stat().st_size
         index = observer.events.index(("start", (name, size)))
@@ -299,7 +337,7 @@ def test_two_files_covering_the_same_device_and_time_count_once(team: Path) -> N
     for old, new in zip(before.platforms, after.platforms, strict=True):
         assert new.energy_kwh == pytest.approx(old.energy_kwh, rel=1e-12)
         assert new.observed_device_hours == pytest.approx(old.observed_device_hours, rel=1e-12)
-    (row,) = [q for q in after.quality if q.kind == "overlap"]
+    (row,) = [q for q in after.quality if q.kind == "overlap" and q.file.startswith("gpu-server/")]
     assert row.file == "gpu-server/nvidia-smi-2026-10-snapshot.csv"
     assert row.action == "dropped"
     assert row.rows > 19_000

@@ -755,7 +755,17 @@ def test_insights_name_idle_gpus_the_lowest_zone_and_the_monthly_change(result: 
     assert idle["idle_energy"]["value"] == 850.5
     assert "2 GPUs drew 850.5 kWh (12% of their measured GPU energy)" in idle["text"]
     assert "under 5% utilisation: 432.2 kgCO2e" in idle["text"]
-    assert "Lesotho (20.83 gCO2e/kWh, 2022)" in insights[2]["text"]
+    gpu_zone, ci_zone, laptops_zone = insights[1:4]
+    assert gpu_zone["text"].startswith(
+        "gpu-servers: its IT energy in Sweden (aws:eu-north-1) at 8 gCO2e/kWh (2026 figure), the lowest of "
+        "the cloud regions (aws, azure, gcp) in the bundled Cloud Carbon Footprint table, at aws's PUE 1.135"
+    )
+    assert "moving this on-premises workload to a cloud region" in ci_zone["text"]
+    assert "Lesotho" not in " ".join(i["text"] for i in insights)  # no country: none is a place to move to
+    assert laptops_zone["text"] == (
+        "laptops: lower-carbon region not assessed: its devices are end-user devices (laptop), which run "
+        "where people work."
+    )
     assert "no hourly data" in insights[4]["text"]
     gpu = insights[6]
     assert gpu["text"].startswith("gpu-servers: 2026-10 ")

@@ -188,18 +188,20 @@ def test_top_devices_come_from_the_store_with_their_files(example: tuple[Path, C
     assert len(devices) == 10
     assert [d.carbon_g for d in devices] == sorted((d.carbon_g for d in devices), reverse=True)
     gpu = next(p for p in result.platforms if p.platform == "gpu-servers")
+    # the first is AWS's EC2 figure (provider-reported: carbon, no energy); then the busiest GPU
+    ec2, top_gpu = devices[0], next(d for d in devices if d.platform == "gpu-servers")
+    assert (ec2.platform, ec2.tiers, ec2.it_energy_kwh) == ("cloud", ("provider-reported",), 0.0)
+    assert ec2.carbon_g == pytest.approx(0.081212e6)
+    assert ec2.files == ("cloud/carbon-emissions-2026-10.csv",)
     with duckdb.connect(str(team / "sci.duckdb"), read_only=True) as con:
-        row = con.execute(
-            "SELECT sum(energy_kwh) FROM samples WHERE device = ?", [devices[0].device]
-        ).fetchone()
+        row = con.execute("SELECT sum(energy_kwh) FROM samples WHERE device = ?", [top_gpu.device]).fetchone()
     assert row is not None
-    assert devices[0].platform == "gpu-servers"
-    assert devices[0].it_energy_kwh == pytest.approx(row[0])
-    assert devices[0].carbon_g == pytest.approx(row[0] * gpu.pue * gpu.intensity_g_per_kwh)
-    assert devices[0].files == ("gpu-server/nvidia-smi-2026-10.csv.gz",)
-    ci = [d for d in devices if d.platform == "ci"]
-    assert ci
-    assert all(d.tiers == ("proxy-estimated",) for d in ci)
+    assert top_gpu.it_energy_kwh == pytest.approx(row[0])
+    assert top_gpu.carbon_g == pytest.approx(row[0] * gpu.pue * gpu.intensity_g_per_kwh)
+    assert top_gpu.files == ("gpu-server/nvidia-smi-2026-10.csv.gz",)
+    carol = next(d for d in devices if d.device == "carol")  # powermetrics and CodeCarbon, both measured
+    assert carol.tiers == ("measured",)
+    assert carol.files == ("laptops/carol/emissions.csv", "laptops/carol/powermetrics-2026-10.txt.gz")
 
 
 def test_idle_gpu_energy_is_summed_below_five_percent(example: tuple[Path, ComputeResult]) -> None:
@@ -224,8 +226,17 @@ def test_lowest_zone_is_of_the_same_kind(example: tuple[Path, ComputeResult]) ->
     bundle = load_bundle()
     assert ci.best_intensity_g_per_kwh == bundle.grid_intensity(ci.best_zone).value
     assert ci.best_operational_g == pytest.approx(ci.energy_kwh * ci.best_intensity_g_per_kwh)
+    assert ci.best_energy_kwh is None  # same provider, same PUE: the same E
+    # on-premises: the lowest cloud region of any provider, its IT energy at that provider's PUE
     gpu = by_platform["gpu-servers"]
-    assert ":" not in gpu.best_zone
-    assert gpu.best_intensity_g_per_kwh > 0
-    assert gpu.best_intensity_g_per_kwh <= bundle.grid_intensity("DE").value
+    provider, _ = gpu.best_zone.split(":")
+    lowest = min(bundle.lowest_intensity(provider=p)[0].value for p in bundle.cloud_providers())
+    assert gpu.best_intensity_g_per_kwh == lowest > 0
+    assert "cloud regions (aws, azure, gcp)" in gpu.compared_with
+    platform = next(p for p in result.platforms if p.platform == "gpu-servers")
+    assert gpu.best_pue == bundle.pue(provider).value
+    assert gpu.best_energy_kwh == pytest.approx(platform.it_energy_kwh * bundle.pue(provider).value)
+    assert gpu.best_operational_g == pytest.approx(gpu.best_energy_kwh * lowest)
+    # laptops (end-user devices) and cloud (provider carbon, no energy) are not compared
+    assert set(by_platform) == {"ci", "gpu-servers"}
     assert result.hourly_intensity is False

@@ -3,7 +3,7 @@
 The data are synthetic (seeded, reproducible); the formats are copied line for line from the real
 samples in ../shared/formats (see examples/team/README.md). Run from the repository root:
 
-    python tools/make_example.py            # rewrites examples/team/{laptops,gpu-server,ci}
+    python tools/make_example.py            # rewrites examples/team/{laptops,gpu-server,ci,cloud}
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def _cluster_lines(
 
 def _sample(
     rng: random.Random, lt: Laptop, end_local: datetime, *, elapsed_ms: float, load: float, gpu_load: float
-) -> str:
+) -> tuple[str, int, int]:
+    """One sample's text, and the CPU and GPU power (mW) it states."""
     cpu = int(lt.cpu_mw[0] + (lt.cpu_mw[1] - lt.cpu_mw[0]) * load * rng.uniform(0.8, 1.1))
     gpu = int(lt.gpu_mw[0] + (lt.gpu_mw[1] - lt.gpu_mw[0]) * gpu_load * rng.uniform(0.7, 1.1))
     ane = 0 if rng.random() < 0.97 else rng.randint(5, 400)
@@ -164,7 +165,7 @@ def _sample(
             "",
             "",
         ]
-    return "\n".join(out + body) + "\n"
+    return "\n".join(out + body) + "\n", cpu, gpu
 
 
 def _workdays() -> list[date]:
@@ -176,9 +177,18 @@ def _workdays() -> list[date]:
     return days
 
 
-def write_laptop(rng: random.Random, lt: Laptop, target: Path) -> int:
+@dataclass(frozen=True)
+class PowerSample:
+    end_utc: datetime
+    elapsed_ms: float
+    cpu_mw: int
+    gpu_mw: int
+
+
+def write_laptop(rng: random.Random, lt: Laptop, target: Path) -> list[PowerSample]:
+    """Write one laptop's month of powermetrics text; returns the samples' powers (for CodeCarbon)."""
     text = io.StringIO()
-    samples = 0
+    written: list[PowerSample] = []
     days = [d for d in _workdays() if rng.random() > 0.06]  # a day off now and then
     for day in days:
         start = datetime(day.year, day.month, day.day, 8, 30, tzinfo=BERLIN) + timedelta(
@@ -202,15 +212,16 @@ def write_laptop(rng: random.Random, lt: Laptop, target: Path) -> int:
             if lt.name == "carol" and heavy and rng.random() < 0.5:
                 gpu_load = rng.uniform(0.6, 0.95)  # MLX fine-tuning on the laptop GPU
             local = clock.astimezone(BERLIN)
-            text.write(
-                _sample(rng, lt, local, elapsed_ms=elapsed, load=min(load, 1.0), gpu_load=min(gpu_load, 1.0))
+            sample, cpu_mw, gpu_mw = _sample(
+                rng, lt, local, elapsed_ms=elapsed, load=min(load, 1.0), gpu_load=min(gpu_load, 1.0)
             )
-            samples += 1
+            text.write(sample)
+            written.append(PowerSample(local.astimezone(UTC), elapsed, cpu_mw, gpu_mw))
     content = text.getvalue()
     if lt.name == "bob":  # the Mac shut down while powermetrics was writing: the last sample is cut off
         content = content[: content.rindex("Combined Power") + len("Combined Pow")]
     _write_gz(target, content)
-    return samples
+    return written
 
 
 # -- GPU server: nvidia-smi --query-gpu CSV with units ---------------------------------------------
@@ -324,6 +335,143 @@ def write_ci(rng: random.Random, target: Path) -> int:
     return runs
 
 
+# -- carol's laptop: one CodeCarbon run over her powermetrics log (overlap, precedence) --------------
+
+CODECARBON_HEADER = (
+    "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,"
+    "ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,country_iso_code,"
+    "region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,"
+    "gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,"
+    "gpu_utilization_percent,ram_utilization_percent,ram_used_gb,on_cloud,pue,wue"
+)  # CodeCarbon 3.3.2's 38 columns, as in tests/fixtures/codecarbon/emissions_v3.3.2_generated.csv
+CODECARBON_RAM_W = 5.0  # CodeCarbon's RAM estimate (a fixed power: nothing meters DRAM on Apple Silicon)
+CODECARBON_DE_KG_PER_KWH = 0.381  # the run's own grid figure (not the bundle's): for comparison only
+
+
+def write_codecarbon(rng: random.Random, samples: list[PowerSample], target: Path) -> str:
+    """One ``EmissionsTracker`` run around carol's MLX fine-tuning, on the busiest GPU afternoon of her log.
+
+    CodeCarbon reads the same powermetrics counters at its own interval, so its CPU and GPU energy differ
+    from the log's by a few per cent; both name the device "carol", so the report shows the overlap and
+    precedence counts the finer source (powermetrics, 10-minute samples) for CPU and GPU. CodeCarbon's
+    RAM estimate has no counterpart in the log and counts.
+    """
+    by_day: dict[date, list[PowerSample]] = {}
+    for sample in samples:
+        by_day.setdefault(sample.end_utc.astimezone(BERLIN).date(), []).append(sample)
+    day = max(sorted(by_day), key=lambda d: sum(s.gpu_mw * s.elapsed_ms for s in by_day[d]))
+    start = datetime(day.year, day.month, day.day, 13, 5, 12, tzinfo=BERLIN).astimezone(UTC)
+    end = min(start + timedelta(hours=3, minutes=40, seconds=31.4), by_day[day][-1].end_utc)
+    inside = [s for s in by_day[day] if start < s.end_utc <= end]
+    duration_s = (end - start).total_seconds()
+    cpu_kwh = sum(s.cpu_mw * s.elapsed_ms for s in inside) / 3.6e12 * rng.uniform(1.02, 1.05)
+    gpu_kwh = sum(s.gpu_mw * s.elapsed_ms for s in inside) / 3.6e12 * rng.uniform(0.96, 0.99)
+    ram_kwh = CODECARBON_RAM_W * duration_s / 3.6e6
+    total = cpu_kwh + gpu_kwh + ram_kwh
+    emissions = total * CODECARBON_DE_KG_PER_KWH
+    local_end = end.astimezone(BERLIN).replace(tzinfo=None)
+    row = [
+        local_end.isoformat(timespec="seconds"),
+        "forecast-finetune",
+        "7d3e9b2a-51c4-4f0e-9a6d-2c8b1e4f7a90",
+        "5b0fa12a-3dd7-45bb-9766-cc326314d9f1",
+        repr(duration_s),
+        repr(emissions),
+        repr(emissions / duration_s),
+        repr(cpu_kwh * 3.6e6 / duration_s),
+        repr(gpu_kwh * 3.6e6 / duration_s),
+        repr(CODECARBON_RAM_W),
+        repr(cpu_kwh),
+        repr(gpu_kwh),
+        repr(ram_kwh),
+        repr(total),
+        "0.0",
+        "Germany",
+        "DEU",
+        "berlin",
+        "",
+        "",
+        "macOS-15.5-arm64-arm-64bit-Mach-O",
+        "3.12.10",
+        "3.3.2",
+        "14",
+        "Apple M4 Max",
+        "1",
+        "Apple M4 Max",
+        "13.4105",
+        "52.5244",
+        "48.0",
+        "machine",
+        "61.4",
+        "83.7",
+        "58.2",
+        "27.9",
+        "N",
+        "1.0",
+        "0.0",
+    ]
+    with target.open("w", newline="", encoding="utf-8") as stream:
+        stream.write(CODECARBON_HEADER + "\n")
+        csv.writer(stream, lineterminator="\n").writerow(row)
+    return f"{start:%Y-%m-%d %H:%M}Z to {end:%H:%M}Z, {total * 1000:.1f} Wh"
+
+
+# -- cloud: AWS Data Exports CARBON_EMISSIONS (model v3.0.0, split by scope) -------------------------
+
+AWS_HEADER = (
+    "last_refresh_timestamp,location,model_version,payer_account_id,product_code,region_code,"
+    "total_lbm_emissions_unit,total_lbm_emissions_value,total_mbm_emissions_unit,total_mbm_emissions_value,"
+    "total_scope_1_emissions_unit,total_scope_1_emissions_value,total_scope_2_lbm_emissions_unit,"
+    "total_scope_2_lbm_emissions_value,total_scope_2_mbm_emissions_unit,total_scope_2_mbm_emissions_value,"
+    "total_scope_3_lbm_emissions_unit,total_scope_3_lbm_emissions_value,total_scope_3_mbm_emissions_unit,"
+    "total_scope_3_mbm_emissions_value,usage_account_id,usage_period_end,usage_period_start"
+)  # alphabetical, as tests/fixtures/aws_carbon/carbon_emissions_v3_scopes.csv (the documented schema)
+AWS_ROWS = (  # product, region_code, location, scope 1, scope 2 lbm, scope 2 mbm, scope 3 (t CO2e)
+    ("AmazonEC2", "eu-central-1", "Europe (Frankfurt)", 0.000412, 0.061870, 0.002104, 0.018930),
+    ("AmazonS3", "eu-central-1", "Europe (Frankfurt)", 0.000009, 0.001240, 0.000041, 0.000977),
+    ("AmazonRDS", "eu-central-1", "Europe (Frankfurt)", 0.000051, 0.007610, 0.000259, 0.002318),
+    ("AmazonCloudFront", "", "Global", 0.000003, 0.000366, 0.000118, 0.000187),
+)
+AWS_ACCOUNT, AWS_PAYER = "111122223333", "999988887777"  # AWS's documentation placeholders
+
+
+def write_aws_carbon(target: Path) -> int:
+    """October 2026 as AWS publishes it (refreshed 21 November): scope 1 + 2 + 3 = each total, lbm and mbm."""
+    with target.open("w", newline="", encoding="utf-8") as stream:
+        stream.write(AWS_HEADER + "\n")
+        writer = csv.writer(stream, lineterminator="\n")
+        for product, region, location, s1, s2_lbm, s2_mbm, s3 in AWS_ROWS:
+            t = "MTCO2e"
+            writer.writerow(
+                [
+                    "2026-11-21 04:17:09Z",
+                    location,
+                    "v3.0.0",
+                    AWS_PAYER,
+                    product,
+                    region,
+                    t,
+                    f"{s1 + s2_lbm + s3:.6f}",
+                    t,
+                    f"{s1 + s2_mbm + s3:.6f}",
+                    t,
+                    f"{s1:.6f}",
+                    t,
+                    f"{s2_lbm:.6f}",
+                    t,
+                    f"{s2_mbm:.6f}",
+                    t,
+                    f"{s3:.6f}",
+                    t,
+                    f"{s3:.6f}",
+                    AWS_ACCOUNT,
+                    "2026-11-01 00:00:00Z",
+                    "2026-10-01 00:00:00Z",
+                ]
+            )
+    return len(AWS_ROWS)
+
+
 def _write_gz(target: Path, text: str) -> None:
     with target.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as stream:
         stream.write(text.encode("utf-8"))
@@ -334,15 +482,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("examples/team"))
     out = parser.parse_args().out
     rng = random.Random(SEED)
+    logs: dict[str, list[PowerSample]] = {}
     for lt in LAPTOPS:
         folder = out / "laptops" / lt.name
         folder.mkdir(parents=True, exist_ok=True)
-        n = write_laptop(rng, lt, folder / "powermetrics-2026-10.txt.gz")
-        print(f"{folder}: {n} powermetrics samples")
+        logs[lt.name] = write_laptop(rng, lt, folder / "powermetrics-2026-10.txt.gz")
+        print(f"{folder}: {len(logs[lt.name])} powermetrics samples")
     (out / "gpu-server").mkdir(parents=True, exist_ok=True)
     print(f"gpu-server: {write_gpu_server(rng, out / 'gpu-server' / 'nvidia-smi-2026-10.csv.gz')} rows")
     (out / "ci").mkdir(parents=True, exist_ok=True)
     print(f"ci: {write_ci(rng, out / 'ci' / 'jobs-2026-10.csv')} pipeline runs")
+    # added later, with their own generator, so that the files above keep their bytes
+    extra = random.Random(SEED + 1)
+    run = write_codecarbon(extra, logs["carol"], out / "laptops" / "carol" / "emissions.csv")
+    print(f"laptops/carol/emissions.csv: one CodeCarbon run, {run}")
+    (out / "cloud").mkdir(parents=True, exist_ok=True)
+    rows = write_aws_carbon(out / "cloud" / "carbon-emissions-2026-10.csv")
+    print(f"cloud/carbon-emissions-2026-10.csv: {rows} rows")
 
 
 if __name__ == "__main__":

@@ -73,13 +73,17 @@ ORDER BY ALL;
 
 -- name: device_coverage
 -- Per platform: devices seen, and device-hours with evidence (per device, its best-covered component).
-WITH per_component AS (
-    SELECT s.platform, s.device, s.component,
-           sum((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
+-- Records of one device and component over the same interval (a provider's scope 1, 2 and 3 split of one
+-- month) are the same time once.
+WITH per_interval AS (
+    SELECT s.platform, s.device, s.component, s.start_utc, s.end_utc,
+           max((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
     FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
     WHERE start_utc >= $start_utc AND start_utc < $end_utc
       AND list_contains($platforms, platform)
     GROUP BY ALL
+), per_component AS (
+    SELECT platform, device, component, sum(seconds) AS seconds FROM per_interval GROUP BY ALL
 ), per_device AS (
     SELECT platform, device, max(seconds) AS seconds FROM per_component GROUP BY ALL
 )
