@@ -68,13 +68,20 @@ def _collect_all(root: Path, fleet: str) -> dict[str, list[str]]:
     """Collect on every machine; the outcome of each file, by machine."""
     done = {}
     for name in MACHINES:
-        config = machine(root, name, fleet) if not (root / name).exists() else load_config(root / name / "sci.toml")
+        home = root / name
+        config = load_config(home / "sci.toml") if home.exists() else machine(root, name, fleet)
         done[name] = [str(o.outcome) for o in app.run_collect(config).outcomes]
     return done
 
 
+def _recollected(root: Path, fleet: str) -> set[str]:
+    """The outcomes of collecting again on every machine."""
+    return {outcome for outcomes in _collect_all(root, fleet).values() for outcome in outcomes}
+
+
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    found = sorted(folder.rglob("*"))
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in found if p.is_file()}
 
 
 def test_three_machines_into_a_shared_folder_equal_a_direct_ingest(tmp_path: Path, want: Direct) -> None:
@@ -95,7 +102,7 @@ def test_three_machines_into_a_shared_folder_equal_a_direct_ingest(tmp_path: Pat
     assert "laptop-fleet:laptops/alice/powermetrics-2026-10.txt.gz" in {o.name for o in loaded}
     assert_same_totals(app.run_compute(config), want.result)
 
-    assert set(sum(_collect_all(tmp_path / "machines", fleet).values(), [])) == {"unchanged"}
+    assert _recollected(tmp_path / "machines", fleet) == {"unchanged"}
     assert _files(shared) == written  # re-collecting writes nothing
     assert {str(o.outcome) for o in app.run_ingest_dataset(config)} == {"unchanged"}
     app.run_ingest(config)  # a plain ingest keeps the fleet's files
@@ -115,14 +122,23 @@ def test_three_machines_into_s3_equal_a_direct_ingest(
         return {o["Key"]: f"{o['ETag']} {o['LastModified']}" for o in listed}
 
     before = objects()
-    assert len(before) == 11 and all(k.startswith("fleet/2026/") for k in before)
+    assert len(before) == 11
+    assert all(k.startswith("fleet/2026/") for k in before)
+    s3.put_object(Bucket=BUCKET, Key="fleet/2026/../../../../escape.parquet", Body=b"hostile")
+    before = objects()
     config = lead(tmp_path / "lead", fleet)
     assert sorted(str(o.outcome) for o in app.run_ingest_dataset(config)) == ["ingested"] * 5
     assert_same_totals(app.run_compute(config), want.result)
+    cache = tmp_path / "lead" / ".sci-cache" / "fleet"
+    outside = [p for p in tmp_path.rglob("escape.parquet") if not p.is_relative_to(cache)]
+    assert outside == []
+    assert [p.relative_to(cache).as_posix() for p in cache.rglob("escape.parquet")] == [
+        f"{BUCKET}/fleet/2026/escape.parquet"
+    ]
     mirror = tmp_path / "lead" / ".sci-cache" / "fleet" / BUCKET / "fleet" / "2026" / "_shards"
     assert len(list(mirror.glob("*.parquet"))) == 5
 
-    assert set(sum(_collect_all(tmp_path / "machines", fleet).values(), [])) == {"unchanged"}
+    assert _recollected(tmp_path / "machines", fleet) == {"unchanged"}
     assert objects() == before
     assert {str(o.outcome) for o in app.run_ingest_dataset(config)} == {"unchanged"}
     assert SECRET not in caplog.text
@@ -288,3 +304,73 @@ def test_the_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         main(["export", "-c", str(config.path)])
     assert "give one of --audit DIR or --dataset DIR" in capsys.readouterr().err
     assert TEAM.is_dir()
+
+
+def _second_copy(dataset: Path, want: Direct, folder: Path) -> Path:
+    """The dataset plus one file's shard again, from another machine under another collector version."""
+    from sci.store import Store
+
+    shutil.copytree(dataset, folder)
+    with Store(want.config.store_path, read_only=True) as store:
+        row = next(r for r in store.query("files_to_share") if r["collector"] == "tdp-proxy")
+        built = shards.build(
+            {**row, "collector_version": "0-older"},
+            store.arrow("file_samples", file_id=row["file_id"]),
+            store.arrow("file_issues", file_id=row["file_id"]),
+            source="old-runner:ci/jobs-2026-10.csv",
+            at=datetime(2026, 11, 2, tzinfo=UTC),
+        )
+    for key, data in built.items():
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / key).write_bytes(data)
+    return folder
+
+
+def test_the_same_bytes_under_two_sources_count_once_in_sql_and_in_the_store(
+    tmp_path: Path, dataset: Path, want: Direct
+) -> None:
+    twice = _second_copy(dataset, want, tmp_path / "twice")
+    assert len(list((twice / "_shards").glob("*.parquet"))) == 6
+    with duckdb.connect() as con:
+        con.execute(_docs_sql("duckdb-view").replace("DATASET", str(twice)))
+        proxy = con.sql(_docs_sql("proxy")).to_arrow_table().to_pylist()
+    _assert_sums(_grouped(proxy, "runtime_s"), _store_sums(want, RUNTIME_BY_MONTH))
+    config = lead(tmp_path / "lead")
+    outcomes = {o.name: str(o.outcome) for o in app.run_ingest_dataset(config, str(twice))}
+    twins = sorted(name for name in outcomes if name.endswith(":ci/jobs-2026-10.csv"))
+    assert [outcomes[name] for name in twins] == ["ingested", "duplicate"]  # the first source holds them
+    assert_same_totals(app.run_compute(config), want.result)
+
+
+def test_a_file_with_no_records_is_a_manifest_alone(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    issues = pa.table(
+        {
+            name: [value]
+            for name, value in zip(
+                ("kind", "action", "line_start", "line_end", "rows", "detail", "device", "seconds"),
+                ("truncated", "dropped", 2, 2, 1, "cut off", "box", None),
+                strict=True,
+            )
+        }
+    )
+    row = {
+        "sha256": "ab" * 32,
+        "size_bytes": 10,
+        "collector": "tdp-proxy",
+        "collector_version": "1",
+        "platform": "ci",
+        "source_key": "platforms[2].sources[0]",
+        "options_digest": "x",
+    }
+    empty = shards.part_schema().empty_table().drop_columns(list(shards.EXTRA_COLUMNS))
+    built = shards.build(row, empty, issues, source="box:jobs.csv", at=datetime(2026, 10, 1, tzinfo=UTC))
+    assert list(built) == [f"_shards/{'ab' * 32}-tdp-proxy-1.parquet"]
+    (tmp_path / "_shards").mkdir()
+    (tmp_path / next(iter(built))).write_bytes(next(iter(built.values())))
+    (meta,) = shards.manifests(tmp_path)
+    assert (meta.records, meta.issues, meta.parts) == (0, 1, ())
+    assert shards.read_records(tmp_path, meta).num_rows == 0
+    (issue,) = shards.read_issues(tmp_path, meta)
+    assert (issue.kind, issue.line_start, issue.detail, issue.seconds) == ("truncated", 2, "cut off", None)
