@@ -364,7 +364,9 @@ def fleet_destination(config: Config, given: str | None = None) -> fleet.Destina
     return fleet.destination(where, base=config.base_dir, fleet=config.fleet)
 
 
-def run_collect(config: Config, destination: str | None = None, *, now: datetime | None = None) -> Collected:
+def run_collect(
+    config: Config, destination: str | None = None, *, force: bool = False, now: datetime | None = None
+) -> Collected:
     """Parse the files sci.toml names, as ``ingest`` does, and write a shard for each one the
     destination does not hold yet (docs/fleet.md)."""
     from sci.cloud import fetch_configured
@@ -378,6 +380,7 @@ def run_collect(config: Config, destination: str | None = None, *, now: datetime
         platforms=[p.name for p in config.platforms],
         machine=machine,
         at=now or datetime.now(UTC),
+        force=force,
     )
     return Collected(destination=target.url, machine=machine, outcomes=outcomes)
 

@@ -141,7 +141,8 @@ def forget(config_path: Path, store: Path | None, names: tuple[str, ...]) -> Non
 @click.option(
     "--to", "destination", default=None, help="Folder or s3://bucket/prefix (default: [fleet] destination)."
 )
-def collect(config_path: Path, destination: str | None) -> None:
+@click.option("--force", is_flag=True, help="Write every shard again (after changing a source's settings).")
+def collect(config_path: Path, destination: str | None, force: bool) -> None:
     """Parse the files sci.toml names, as ingest does, and write them as Parquet shards to shared storage.
 
     One shard per file, named by its sha256 and collector version: collecting again writes only new
@@ -149,7 +150,7 @@ def collect(config_path: Path, destination: str | None) -> None:
     """
     from sci import app
 
-    done = app.run_collect(_config(config_path, None), destination)
+    done = app.run_collect(_config(config_path, None), destination, force=force)
     written = [o for o in done.outcomes if o.outcome in ("ingested", "replaced")]
     records = sum(o.records for o in written)
     click.echo(

@@ -27,7 +27,7 @@ from sci.config import FleetConfig
 from sci.errors import SciError
 from sci.files import write_atomically
 from sci.ingest import FLEET_SOURCE_KEY, FileOutcome, Outcome, PlannedFile, file_sha256, ingest
-from sci.store import FileMeta, Store, aware_utc
+from sci.store import FileMeta, Store, StoredFile, aware_utc
 
 CACHE_DIR = Path(".sci-cache") / "fleet"
 _S3_HINT = (
@@ -127,10 +127,17 @@ class Written:
 
 
 def collect(
-    files: Sequence[PlannedFile], target: Destination, *, platforms: list[str], machine: str, at: datetime
+    files: Sequence[PlannedFile],
+    target: Destination,
+    *,
+    platforms: list[str],
+    machine: str,
+    at: datetime,
+    force: bool = False,
 ) -> list[FileOutcome]:
-    """Parse ``files`` as ingest does and write a shard for each one ``target`` does not hold yet."""
-    present = target.existing()
+    """Parse ``files`` as ingest does and write a shard for each one ``target`` does not hold yet (or, with
+    ``force``, for every one: a shard's name does not change with the source's device, zone or options)."""
+    present = set() if force else target.existing()
     outcomes: list[FileOutcome] = []
     todo: list[PlannedFile] = []
     for planned in files:
@@ -179,7 +186,7 @@ def load(store: Store, root: Path, *, platforms: list[str]) -> list[FileOutcome]
             hint="add a [[platforms]] table for each (its location, PUE and unit), then load again",
         )
     latest: dict[str, shards.ShardMeta] = {}
-    for meta in sorted(found, key=lambda m: (m.collected_at_utc, m.shard)):
+    for meta in sorted(found, key=lambda m: (datetime.fromisoformat(m.collected_at_utc), m.shard)):
         latest[meta.source] = meta
     outcomes = [
         FileOutcome(m.source, Outcome.UNCHANGED, detail=f"superseded by a newer shard of {m.source}")
@@ -193,16 +200,7 @@ def load(store: Store, root: Path, *, platforms: list[str]) -> list[FileOutcome]
 
 def _load_one(store: Store, root: Path, meta: shards.ShardMeta) -> FileOutcome:
     stored = store.stored_file(meta.source)
-    if (
-        stored is not None
-        and (stored.sha256, stored.collector, stored.collector_version)
-        == (
-            meta.sha256,
-            meta.collector,
-            meta.collector_version,
-        )
-        and stored.options_digest == meta.options_digest
-    ):
+    if stored is not None and _same(stored, meta):
         return FileOutcome(meta.source, Outcome.UNCHANGED, records=stored.record_count)
     twins = [
         path
@@ -227,6 +225,11 @@ def _load_one(store: Store, root: Path, meta: shards.ShardMeta) -> FileOutcome:
     counts = store.import_file(file_meta, shards.read_records(root, meta), shards.read_issues(root, meta))
     kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
     return FileOutcome(meta.source, kind, records=counts.records, issues=counts.issues)
+
+
+def _same(stored: StoredFile, meta: shards.ShardMeta) -> bool:
+    fields = ("sha256", "collector", "collector_version", "options_digest")
+    return all(getattr(stored, name) == getattr(meta, name) for name in fields)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ def build(
         source_key=row["source_key"],
         options_digest=row["options_digest"],
         source=source,
-        collected_at_utc=at.isoformat(),
+        collected_at_utc=at.astimezone(UTC).isoformat(),
         records=n,
         issues=issues.num_rows,
         parts=tuple(objects),
@@ -190,6 +190,10 @@ def _meta(path: Path, meta: dict[str, Any]) -> ShardMeta:
         raise _bad(path, f"its manifest has {exc}") from None
     if path.name != f"{found.shard}.parquet" or not all(_PART_RE.match(p) for p in found.parts):
         raise _bad(path, "its manifest names parts outside the dataset layout")
+    try:
+        datetime.fromisoformat(found.collected_at_utc)
+    except ValueError:
+        raise _bad(path, f"collected_at_utc {found.collected_at_utc!r} is not an ISO 8601 time") from None
     return found
 
 

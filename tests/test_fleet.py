@@ -374,3 +374,19 @@ def test_a_file_with_no_records_is_a_manifest_alone(tmp_path: Path) -> None:
     assert shards.read_records(tmp_path, meta).num_rows == 0
     (issue,) = shards.read_issues(tmp_path, meta)
     assert (issue.kind, issue.line_start, issue.detail, issue.seconds) == ("truncated", 2, "cut off", None)
+
+
+def test_force_rewrites_shards_after_a_settings_change(tmp_path: Path) -> None:
+    fleet = f'destination = "{tmp_path / "shared"}"'
+    node = machine(tmp_path / "machines", "gpu-node-1", fleet)
+    app.run_collect(node)
+    config = lead(tmp_path / "lead", fleet)
+    app.run_ingest_dataset(config)
+    toml = node.path.read_text(encoding="utf-8").replace('device = "gpu-node-1"', 'device = "gpu-node-one"')
+    node.path.write_text(toml, encoding="utf-8")
+    node = load_config(node.path)
+    assert [str(o.outcome) for o in app.run_collect(node).outcomes] == ["unchanged"]  # same bytes, same name
+    assert [str(o.outcome) for o in app.run_collect(node, force=True).outcomes] == ["ingested"]
+    assert [str(o.outcome) for o in app.run_ingest_dataset(config)] == ["replaced"]
+    (gpus,) = [p for p in app.run_compute(config).top_devices if p.platform == "gpu-servers"][:1]
+    assert gpus.device.startswith("gpu-node-one")
