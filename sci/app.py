@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sci import audit, gate
+from sci import audit, fleet, gate
 from sci.compute import check_factors, compute
 from sci.config import Config
-from sci.errors import SciError
+from sci.errors import ConfigError, SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
 from sci.files import write_atomically
 from sci.gate import GateReport
@@ -335,3 +335,67 @@ def export_audit(
         impact_framework=yaml.safe_dump(impact.manifest(result), sort_keys=False, allow_unicode=True),
         force=force,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    destination: str
+    machine: str
+    outcomes: list[FileOutcome]
+
+
+def machine_name(config: Config) -> str:
+    """This machine's name in the shards it writes: ``[fleet] machine``, else the host name."""
+    import socket
+
+    return config.fleet.machine or socket.gethostname()
+
+
+def fleet_destination(config: Config, given: str | None = None) -> fleet.Destination:
+    """``given`` (a folder or ``s3://bucket/prefix``), else ``[fleet] destination``."""
+    where = given or config.fleet.destination
+    if where is None:
+        raise ConfigError(
+            "fleet.destination",
+            "missing: where `sci-report collect` writes this machine's shards",
+            hint='e.g. [fleet] destination = "s3://bucket/sci" or "/mnt/shared/sci"',
+            path=config.path,
+        )
+    return fleet.destination(where, base=config.base_dir, fleet=config.fleet)
+
+
+def run_collect(
+    config: Config, destination: str | None = None, *, force: bool = False, now: datetime | None = None
+) -> Collected:
+    """Parse the files sci.toml names, as ``ingest`` does, and write a shard for each one the
+    destination does not hold yet (docs/fleet.md)."""
+    from sci.cloud import fetch_configured
+
+    config = fetch_configured(config)
+    target = fleet_destination(config, destination)
+    machine = machine_name(config)
+    outcomes = fleet.collect(
+        plan(config),
+        target,
+        platforms=[p.name for p in config.platforms],
+        machine=machine,
+        at=now or datetime.now(UTC),
+        force=force,
+    )
+    return Collected(destination=target.url, machine=machine, outcomes=outcomes)
+
+
+def export_dataset(config: Config, destination: str) -> fleet.Written:
+    """Write the store as shards into a Hive-partitioned Parquet dataset (a folder or s3://)."""
+    target = fleet_destination(config, destination)
+    with Store(config.store_path, read_only=True) as store:
+        return fleet.share(store, target, machine=machine_name(config))
+
+
+def run_ingest_dataset(config: Config, source: str | None = None) -> list[FileOutcome]:
+    """Load the shards of a dataset (a folder or s3://, default ``[fleet] destination``) into the store."""
+    factor_bundle(config)
+    where = fleet_destination(config, source)
+    root = where.local_root(config.base_dir / fleet.CACHE_DIR)
+    with Store(config.store_path) as store:
+        return fleet.load(store, root, platforms=[p.name for p in config.platforms])

@@ -72,6 +72,11 @@ def init(path: Path, force: bool) -> None:
 @click.option("--format", "collector", default=None, help="Collector for such PATHS (default: recognised).")
 @click.option("--timezone", default=None, help="Zone of local-time logs among such PATHS (IANA name).")
 @click.option("--device", default="{stem}", show_default=True, help="Device name (or {stem}/{parent}).")
+@click.option(
+    "--dataset",
+    default=None,
+    help="Load the shards of a dataset instead: a folder or s3://bucket/prefix (see docs/fleet.md).",
+)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def ingest(  # noqa: PLR0917 - click passes every option by position
     config_path: Path,
@@ -80,16 +85,23 @@ def ingest(  # noqa: PLR0917 - click passes every option by position
     collector: str | None,
     timezone: str | None,
     device: str,
+    dataset: str | None,
     paths: tuple[Path, ...],
 ) -> None:
     """Load the files sci.toml names (or only PATHS) into the store.
 
     PATHS that sci.toml does not name go to --platform, each read by --format or by the collector that
-    recognises its content; a full ingest keeps them until `sci-report forget`.
+    recognises its content; a full ingest keeps them until `sci-report forget`. --dataset loads the
+    shards `sci-report collect` wrote on other machines (each file once, by its sha256).
     """
     from sci import app
 
     config = _config(config_path, store)
+    if dataset is not None:
+        if paths or platform or collector or timezone:
+            raise SciError("--dataset loads shards: it takes no PATHS or file options", hint="run them apart")
+        _print_ingest(app.run_ingest_dataset(config, dataset))
+        return
     if platform is None and collector is None and timezone is None:
         outcomes = app.run_ingest(config, paths, _ProgressObserver())
     else:
@@ -135,6 +147,33 @@ def forget(config_path: Path, store: Path | None, names: tuple[str, ...]) -> Non
     click.echo(
         f"forget: {len(removed)} files removed" + (f"; not stored: {', '.join(missing)}" if missing else "")
     )
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--to", "destination", default=None, help="Folder or s3://bucket/prefix (default: [fleet] destination)."
+)
+@click.option("--force", is_flag=True, help="Write every shard again (after changing a source's settings).")
+def collect(config_path: Path, destination: str | None, force: bool) -> None:
+    """Parse the files sci.toml names, as ingest does, and write them as Parquet shards to shared storage.
+
+    One shard per file, named by its sha256 and collector version: collecting again writes only new
+    files. Load the shards of every machine with `sci-report ingest --dataset` (docs/fleet.md).
+    """
+    from sci import app
+
+    done = app.run_collect(_config(config_path, None), destination, force=force)
+    written = [o for o in done.outcomes if o.outcome in ("ingested", "replaced")]
+    records = sum(o.records for o in written)
+    click.echo(
+        f"collect: {len(done.outcomes)} files of {done.machine}: {len(written)} new shards "
+        f"({records:,} records), {len(done.outcomes) - len(written)} already there or duplicates; "
+        f"to {done.destination}"
+    )
+    for outcome in done.outcomes:
+        if outcome.outcome == "duplicate":
+            click.echo(f"  duplicate: {outcome.name}: {outcome.detail}")
 
 
 def _sole_platform(config: Config) -> str:
@@ -394,15 +433,36 @@ def ci(  # noqa: PLR0917 - click passes every option by position
     "--audit",
     "directory",
     type=click.Path(path_type=Path),
-    required=True,
+    default=None,
     help="Directory for the audit export (new or empty).",
 )
+@click.option(
+    "--dataset", default=None, help="Write the store as a Hive-partitioned Parquet dataset (folder or s3://)."
+)
 @click.option("--force", is_flag=True, help="Write into a directory that is not empty.")
-def export(config_path: Path, store: Path | None, directory: Path, force: bool) -> None:
+def export(
+    config_path: Path, store: Path | None, directory: Path | None, dataset: str | None, force: bool
+) -> None:
     """Write an audit export: every record with its lineage, the totals, factors, data quality, a
-    manifest of sha256 digests, an SCI disclosure and a GSF Impact Framework manifest."""
+    manifest of sha256 digests, an SCI disclosure and a GSF Impact Framework manifest.
+
+    With --dataset: the store's files as shards (platform=/month=/part-*.parquet, docs/fleet.md), which
+    DuckDB, Spark and Trino read and `sci-report ingest --dataset` loads.
+    """
     from sci import app
 
+    if (directory is None) == (dataset is None):
+        raise SciError(
+            "give one of --audit DIR or --dataset DIR", hint="e.g. sci-report export --audit audit/"
+        )
+    if dataset is not None:
+        shared = app.export_dataset(_config(config_path, store), dataset)
+        click.echo(
+            f"export: {shared.shards} shards ({shared.objects} objects, {shared.records:,} records) "
+            f"to {dataset}"
+        )
+        return
+    assert directory is not None
     written = app.export_audit(_config(config_path, store), directory, force=force)
     click.echo(f"export: {len(written.files)} files, {written.records:,} records in {directory}")
     click.echo(f"  check it with: sci-report verify {directory}")

@@ -127,6 +127,16 @@ class CiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """``[fleet]``: where ``sci-report collect`` writes this machine's shards (docs/fleet.md)."""
+
+    destination: str | None = None  # "s3://bucket/prefix" or a folder (relative to sci.toml)
+    machine: str | None = None  # this machine's name in the shards (default: the host name)
+    endpoint_url: str | None = None  # an S3-compatible endpoint (tests, MinIO)
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     title: str
@@ -142,6 +152,7 @@ class Config:
     factor_overrides: tuple[FactorOverrideConfig, ...] = field(default=())
     max_power_w: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MAX_POWER_W))
     ci: CiConfig = field(default_factory=CiConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     uncertainty: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RELATIVE))
     """Relative uncertainty per method tier, embodied and grid intensity (``[uncertainty]``)."""
 
@@ -194,6 +205,7 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
             "factors",
             "uncertainty",
             "ci",
+            "fleet",
         }
     )
     project = v.table("project")
@@ -230,6 +242,17 @@ def config_from_dict(raw: dict[str, Any], path: Path, *, store_override: Path | 
         factor_overrides=_factor_overrides(v.table("factors")),
         uncertainty=_uncertainty(v.table("uncertainty")),
         ci=_ci(v.table("ci"), names),
+        fleet=_fleet(v.table("fleet")),
+    )
+
+
+def _fleet(t: _Table) -> FleetConfig:
+    t.only({"destination", "machine", "endpoint_url", "region"})
+    return FleetConfig(
+        destination=t.optional_string("destination"),
+        machine=t.optional_string("machine"),
+        endpoint_url=t.optional_string("endpoint_url"),
+        region=t.optional_string("region"),
     )
 
 

@@ -42,6 +42,10 @@ class Outcome(StrEnum):
 CLI_SOURCE_KEY = "cli"
 """The source key of files ingested by path (``sci-report ingest --platform P FILE``, ``measure``): sci.toml
 does not name them, so a full ingest keeps them (``sci-report forget FILE`` removes one)."""
+FLEET_SOURCE_KEY = "fleet"
+"""The source key of files loaded from shards (``sci-report ingest --dataset``, sci/fleet.py): another
+machine's sci.toml named them, so a full ingest keeps them too."""
+KEPT_SOURCE_KEYS = frozenset({CLI_SOURCE_KEY, FLEET_SOURCE_KEY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +180,7 @@ def prune(store: Store, files: list[PlannedFile], platforms: Sequence[str]) -> l
         FileOutcome(row["path"], Outcome.REMOVED, detail="no longer named by sci.toml")
         for row in store.query("all_files")
         if row["path"] not in named
-        and not (row["source_key"] == CLI_SOURCE_KEY and row["platform"] in platforms)
+        and not (row["source_key"] in KEPT_SOURCE_KEYS and row["platform"] in platforms)
         and store.remove_file(row["path"])
     ]
 
@@ -337,6 +341,11 @@ def _fingerprint(path: Path) -> _Fingerprint:
             f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
         ) from None
     return _Fingerprint(digest.hexdigest(), size)
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, as ingest records it."""
+    return _fingerprint(path).sha256
 
 
 def _options_digest(planned: PlannedFile) -> str:

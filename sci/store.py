@@ -246,6 +246,47 @@ class Store:
                 self._con.unregister("_issues")
         return IngestCounts(records=records, issues=len(issues))
 
+    def arrow(self, name: str, **params: Any) -> pa.Table:
+        """A named query's rows as an Arrow table (for shards: no Python objects per row)."""
+        return self._con.sql(queries()[name], params=params or None).to_arrow_table()
+
+    def import_file(self, meta: FileMeta, samples: pa.Table, issues: list[QualityIssue]) -> IngestCounts:
+        """Replace everything stored for ``meta.path`` with already-parsed rows (a shard), in one transaction.
+
+        ``samples`` has the ``SAMPLE_COLUMNS`` (naive UTC times); ``file_id`` and ``platform`` are added here.
+        """
+        columns = ", ".join(SAMPLE_COLUMNS)
+        with self._transaction():
+            old = self.stored_file(meta.path)
+            if old is not None:
+                self._delete_file(old.file_id)
+            row = self._con.execute(
+                queries()["insert_file"], {**_meta_params(meta), "ingested_at_utc": _utc_now_naive()}
+            ).fetchone()
+            assert row is not None
+            file_id = int(row[0])
+            self._con.register("_shard", samples.select(list(SAMPLE_COLUMNS)))
+            try:
+                self._con.execute(
+                    f"INSERT INTO samples (file_id, platform, {columns}) "
+                    f"SELECT $file_id, $platform, {columns} FROM _shard",
+                    {"file_id": file_id, "platform": meta.platform},
+                )
+            finally:
+                self._con.unregister("_shard")
+            if issues:
+                self._con.register("_issues", _issues_table(issues, file_id))
+                try:
+                    self._con.execute("INSERT INTO quality_issues SELECT * FROM _issues")
+                finally:
+                    self._con.unregister("_issues")
+            counts = IngestCounts(records=samples.num_rows, issues=len(issues))
+            self._con.execute(
+                queries()["finish_file"],
+                {"file_id": file_id, "record_count": counts.records, "issue_count": counts.issues},
+            )
+        return counts
+
     def set_overlap_ranks(self, ranks: list[tuple[str, str, str, int, int]], **window: Any) -> None:
         """Precedence for overlapping files: ``(platform, device, component, file_id, rank)``, rank 0 first.
 

@@ -271,3 +271,23 @@ WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
   AND list_contains($platforms, s.platform)
 GROUP BY ALL
 ORDER BY ALL;
+
+-- name: files_to_share
+-- Stored files that hold their own records (a duplicate counts where its twin does), for shards.
+SELECT file_id, path, sha256, size_bytes, collector, collector_version, platform, source_key,
+       options_digest, record_count, issue_count, ingested_at_utc
+FROM files WHERE duplicate_of IS NULL ORDER BY path;
+
+-- name: file_samples
+-- One file's records in the order they were stored (the sample columns, without file_id and platform).
+SELECT line, device, component, tier, method, start_utc, end_utc, energy_kwh, carbon_g, runtime_s,
+       utilisation, device_model, tdp_w, resource_share, market_carbon_g, reported_carbon_g, pue_divided, scope
+FROM samples WHERE file_id = $file_id ORDER BY rowid;
+
+-- name: file_issues
+SELECT kind, action, line_start, line_end, rows, detail, device, seconds
+FROM quality_issues WHERE file_id = $file_id ORDER BY rowid;
+
+-- name: holders_of_sha_anywhere
+-- Stored files of any platform that hold the records for these bytes.
+SELECT path FROM files WHERE sha256 = $sha256 AND duplicate_of IS NULL ORDER BY path;
