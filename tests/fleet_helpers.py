@@ -14,7 +14,7 @@ from sci.results import ComputeResult
 TEAM = Path(__file__).resolve().parents[1] / "examples" / "team"
 MACHINES = {
     # machine -> (platforms whose sources it keeps, folders it holds)
-    "laptop-fleet": (("laptops",), ("laptops",)),
+    "laptop-fleet": (("laptops", "cloud"), ("laptops", "cloud")),
     "gpu-node-1": (("gpu-servers",), ("gpu-server",)),
     # the CI box also keeps a copy of bob's laptop log: the same bytes from two machines count once
     "ci-box": (("ci", "laptops"), ("ci", "laptops/bob")),
@@ -43,6 +43,9 @@ def machine(root: Path, name: str, fleet: str) -> Config:
     toml = team_toml(keep=platforms, fleet=f'{fleet}\nmachine = "{name}"')
     if folders == ("ci", "laptops/bob"):
         toml = toml.replace('paths = ["laptops/*/powermetrics-*.txt.gz"]', 'paths = ["laptops/bob/*.txt.gz"]')
+        toml = re.sub(
+            r"\n  \[\[platforms\.sources\]\]\n  collector = \"codecarbon\".*\n(?:  .*\n)*", "\n", toml
+        )
     (home / "sci.toml").write_text(toml, encoding="utf-8")
     return load_config(home / "sci.toml")
 

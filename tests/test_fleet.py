@@ -89,16 +89,16 @@ def test_three_machines_into_a_shared_folder_equal_a_direct_ingest(tmp_path: Pat
     fleet = f'destination = "{shared}"'
     done = _collect_all(tmp_path / "machines", fleet)
     assert done == {
-        "laptop-fleet": ["ingested"] * 3,
+        "laptop-fleet": ["ingested"] * 5,
         "gpu-node-1": ["ingested"],
         "ci-box": ["ingested", "unchanged"],  # bob's log: its shard is there already
     }
     written = _files(shared)
-    assert len([k for k in written if k.startswith("_shards/")]) == 5
+    assert len([k for k in written if k.startswith("_shards/")]) == 7
     assert any(k.startswith("platform=gpu-servers/month=2026-09/") for k in written)  # Berlin's 1 Oct, in UTC
     config = lead(tmp_path / "lead", fleet)
     loaded = app.run_ingest_dataset(config)
-    assert sorted(str(o.outcome) for o in loaded) == ["ingested"] * 5
+    assert sorted(str(o.outcome) for o in loaded) == ["ingested"] * 7
     assert "laptop-fleet:laptops/alice/powermetrics-2026-10.txt.gz" in {o.name for o in loaded}
     assert_same_totals(app.run_compute(config), want.result)
 
@@ -122,12 +122,13 @@ def test_three_machines_into_s3_equal_a_direct_ingest(
         return {o["Key"]: f"{o['ETag']} {o['LastModified']}" for o in listed}
 
     before = objects()
-    assert len(before) == 11
+    assert len([k for k in before if "/_shards/" in k]) == 7
+    assert len(before) == 15  # 7 manifests + 8 parts (one per file and UTC month)
     assert all(k.startswith("fleet/2026/") for k in before)
     s3.put_object(Bucket=BUCKET, Key="fleet/2026/../../../../escape.parquet", Body=b"hostile")
     before = objects()
     config = lead(tmp_path / "lead", fleet)
-    assert sorted(str(o.outcome) for o in app.run_ingest_dataset(config)) == ["ingested"] * 5
+    assert sorted(str(o.outcome) for o in app.run_ingest_dataset(config)) == ["ingested"] * 7
     assert_same_totals(app.run_compute(config), want.result)
     cache = tmp_path / "lead" / ".sci-cache" / "fleet"
     outside = [p for p in tmp_path.rglob("escape.parquet") if not p.is_relative_to(cache)]
@@ -136,7 +137,7 @@ def test_three_machines_into_s3_equal_a_direct_ingest(
         f"{BUCKET}/fleet/2026/escape.parquet"
     ]
     mirror = tmp_path / "lead" / ".sci-cache" / "fleet" / BUCKET / "fleet" / "2026" / "_shards"
-    assert len(list(mirror.glob("*.parquet"))) == 5
+    assert len(list(mirror.glob("*.parquet"))) == 7
 
     assert _recollected(tmp_path / "machines", fleet) == {"unchanged"}
     assert objects() == before
@@ -146,7 +147,7 @@ def test_three_machines_into_s3_equal_a_direct_ingest(
 
 def test_an_exported_store_loads_back_and_the_same_bytes_count_once(tmp_path: Path, want: Direct) -> None:
     exported = app.export_dataset(want.config, str(tmp_path / "exported"))
-    assert (exported.shards, exported.records) == (5, 48_947)
+    assert (exported.shards, exported.records) == (7, 48_962)
     config = lead(tmp_path / "lead")
     app.run_ingest_dataset(config, str(tmp_path / "exported"))
     assert_same_totals(app.run_compute(config), want.result)
@@ -199,7 +200,10 @@ def _grouped(rows: list[dict[str, Any]], value: str) -> dict[tuple[Any, ...], fl
 def _assert_sums(got: dict[tuple[Any, ...], float], expected: dict[tuple[Any, ...], float]) -> None:
     assert got.keys() == expected.keys()
     for key, value in expected.items():
-        assert got[key] == pytest.approx(value, rel=1e-12), key
+        if value is None:  # e.g. energy of a platform with provider carbon only
+            assert got[key] in (None, 0.0), key
+        else:
+            assert got[key] == pytest.approx(value, rel=1e-12), key
 
 
 ENERGY_BY_MONTH = """SELECT platform, strftime(start_utc, '%Y-%m'), sum(energy_kwh) FROM samples
@@ -330,7 +334,7 @@ def test_the_same_bytes_under_two_sources_count_once_in_sql_and_in_the_store(
     tmp_path: Path, dataset: Path, want: Direct
 ) -> None:
     twice = _second_copy(dataset, want, tmp_path / "twice")
-    assert len(list((twice / "_shards").glob("*.parquet"))) == 6
+    assert len(list((twice / "_shards").glob("*.parquet"))) == 8
     with duckdb.connect() as con:
         con.execute(_docs_sql("duckdb-view").replace("DATASET", str(twice)))
         proxy = con.sql(_docs_sql("proxy")).to_arrow_table().to_pylist()
