@@ -20,7 +20,7 @@ from typing import Any
 
 from collectors.base import SourceContext
 from sci.errors import CollectorError
-from sci.model import Action, Component, IssueKind, QualityIssue, Record, Tier
+from sci.model import Component, Record, Tier
 
 DEFAULT_UTILISATION_PCT = 50.0
 """Mean CPU utilisation of a CI job when none is measured: Cloud Carbon Footprint's average for hyperscale
@@ -239,37 +239,6 @@ def job_record(
         tdp_w=spec.tdp_w,
         resource_share=spec.resource_share,
     )
-
-
-class IssueRuns:
-    """Consecutive items with the same finding become one ``QualityIssue``; anything else ends the run."""
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.open: QualityIssue | None = None
-
-    def add(
-        self, kind: IssueKind, line: int, detail: str, *, action: Action = Action.DROPPED
-    ) -> list[QualityIssue]:
-        """Count one item; gives the run it ends, if any."""
-        run = self.open
-        if run is not None and (run.kind, run.detail, run.action) == (kind, detail, action):
-            self.open = replace(run, line_end=max(run.line_end, line), rows=run.rows + 1)
-            return []
-        self.open = QualityIssue(
-            kind=kind,
-            action=action,
-            line_start=line,
-            line_end=line,
-            rows=1,
-            detail=detail,
-            device=self.device,
-        )
-        return [run] if run is not None else []
-
-    def close(self) -> list[QualityIssue]:
-        run, self.open = self.open, None
-        return [run] if run is not None else []
 
 
 _SKU = re.compile(

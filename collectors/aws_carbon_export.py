@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
+from collectors._runs import Runs
 from collectors._tabular import (
-    IssueRuns,
     Row,
     Table,
     is_parquet,
@@ -109,13 +109,19 @@ class _Parser:
             raise ctx.error(None, f"option model_version must be a version such as 'v3.0.0', got {wanted!r}")
         self.wanted: str | None = wanted.strip() if isinstance(wanted, str) else None
         self.seen: str | None = None
-        self.runs = IssueRuns(ctx.device)
+        self.runs = Runs(ctx.device)
+        self.at = 0  # the current row's position
 
     def run(self) -> Iterator[Item]:
-        for line, row in self.table.rows:
-            yield from self.runs.row(line)
+        for at, (line, row) in enumerate(self.table.rows):
+            self.at = at
+            yield from self.runs.close_stale(at)
             yield from self._row(line, row)
-        yield from self.runs.close()
+        yield from self.runs.close_all()
+
+    def _note(self, kind: IssueKind, action: Action, line: int, detail: str) -> None:
+        """A finding on the current row: its run grows while rows repeat it (``close_stale`` ends it)."""
+        self.runs.note(kind, action, detail, line, key=(kind, action, detail), at=self.at)
 
     def _version_ok(self, line: int, row: Row) -> bool:
         version = text(row["model_version"])
@@ -125,7 +131,7 @@ class _Parser:
             )
         if self.wanted is not None:
             if version != self.wanted:
-                self.runs.note(
+                self._note(
                     IssueKind.EXCLUDED,
                     Action.DROPPED,
                     line,
@@ -168,7 +174,7 @@ class _Parser:
             raise ctx.error(line, f"usage_period_end {end} is not after usage_period_start {start}")
         lbm_g = self._grams(row, "total_lbm", line)
         if lbm_g is None:
-            self.runs.note(
+            self._note(
                 IssueKind.MISSING_VALUE,
                 Action.DROPPED,
                 line,
@@ -205,7 +211,7 @@ class _Parser:
             pairs.append(("market-based", sum(m or 0.0 for m in mbm), total.mbm_g))
         for method, parts_g, total_g in pairs:
             if abs(parts_g - total_g) > max(MISMATCH_ABS_T * G_PER_TONNE, MISMATCH_REL * abs(total_g)):
-                self.runs.note(
+                self._note(
                     IssueKind.TOTAL_MISMATCH,
                     Action.KEPT,
                     line,
@@ -222,14 +228,14 @@ class _Parser:
         )
         month_start, month_end = _month(start)
         if refreshed is not None and end > refreshed:
-            self.runs.note(
+            self._note(
                 IssueKind.PARTIAL_PERIOD,
                 Action.KEPT,
                 line,
                 "the usage period had not ended when AWS last refreshed the export: the month may still grow",
             )
         elif start != month_start or end < month_end:
-            self.runs.note(
+            self._note(
                 IssueKind.PARTIAL_PERIOD,
                 Action.KEPT,
                 line,

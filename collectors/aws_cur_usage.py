@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from collectors._runs import Runs
 from collectors._tabular import (
-    IssueRuns,
     Row,
     Table,
     is_parquet,
@@ -143,18 +143,21 @@ class _Parser:
         self.vcpu_column = vcpu[0]
         self.region, self.utilisation, self.power = _options(ctx)
         self.watts = self.power.watts(self.utilisation)
-        self.runs = IssueRuns(ctx.device)
+        self.runs = Runs(ctx.device)
+        self.at = 0  # the current row's position
 
     def run(self) -> Iterator[Item]:
-        for line, row in self.table.rows:
-            yield from self.runs.row(line)
+        for at, (line, row) in enumerate(self.table.rows):
+            self.at = at
+            yield from self.runs.close_stale(at)
             record = self._row(line, row)
             if record is not None:
                 yield record
-        yield from self.runs.close()
+        yield from self.runs.close_all()
 
     def _drop(self, kind: IssueKind, line: int, detail: str) -> None:
-        self.runs.note(kind, Action.DROPPED, line, detail)
+        """A row dropped for ``kind``: its run grows while rows repeat it (``close_stale`` ends it)."""
+        self.runs.note(kind, Action.DROPPED, detail, line, key=(kind, Action.DROPPED, detail), at=self.at)
 
     def _in_scope(self, line: int, row: Row) -> str | None:
         """The row's instance type if it is instance usage in the chosen region, else None (counted)."""

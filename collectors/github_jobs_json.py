@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 from collectors._ci import (
     JOB_OPTIONS,
     CiOptions,
-    IssueRuns,
     ci_options,
     job_record,
     string_list,
@@ -19,8 +18,9 @@ from collectors._ci import (
     utc_time,
 )
 from collectors._json import load_json, located_line, sniff_json
+from collectors._runs import Runs
 from collectors.base import SourceContext
-from sci.model import IssueKind, Item
+from sci.model import Action, IssueKind, Item
 
 METHOD = "github-jobs/runner-minutes"
 SELF_HOSTED = "self-hosted"
@@ -45,13 +45,13 @@ class GithubJobsJson:
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         options = ci_options(ctx)
-        runs = IssueRuns(ctx.device)
+        runs = Runs(ctx.device)
         seen: set[object] = set()
         for index, job in enumerate(_jobs(ctx, load_json(ctx)), start=1):
             line = located_line(job, index)
             finding = _finding(ctx, options, job, line, seen)
             if isinstance(finding, tuple):
-                yield from runs.add(finding[0], line, finding[1])
+                yield from runs.note(finding[0], Action.DROPPED, finding[1], line)
                 continue
             yield from runs.close()
             yield finding

@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 from collectors._ci import (
     JOB_OPTIONS,
     CiOptions,
-    IssueRuns,
     RunnerSpec,
     bundled_runners,
     ci_options,
@@ -22,8 +21,9 @@ from collectors._ci import (
     utc_time,
 )
 from collectors._json import load_json, located_line, sniff_json
+from collectors._runs import Runs
 from collectors.base import SourceContext, head_text
-from sci.model import IssueKind, Item
+from sci.model import Action, IssueKind, Item
 
 METHOD = "gitlab-jobs/runner-minutes"
 SELF_MANAGED_TYPES = ("group_type", "project_type")
@@ -48,13 +48,13 @@ class GitlabJobsJson:
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         options = ci_options(ctx)
-        runs = IssueRuns(ctx.device)
+        runs = Runs(ctx.device)
         seen: set[object] = set()
         for index, job in enumerate(_jobs(ctx, load_json(ctx)), start=1):
             line = located_line(job, index)
             finding = _finding(ctx, options, job, line, seen)
             if isinstance(finding, tuple):
-                yield from runs.add(finding[0], line, finding[1])
+                yield from runs.note(finding[0], Action.DROPPED, finding[1], line)
                 continue
             yield from runs.close()
             yield finding

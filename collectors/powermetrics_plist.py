@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Final
 from xml.parsers.expat import ExpatError
 
 from collectors._chain import Back, ElapsedChain, us_of, utc_of
-from collectors._runs import IssueRuns
+from collectors._runs import Runs
 from collectors.base import SourceContext, head_text
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
@@ -81,7 +81,7 @@ class _Parser:
         self.ctx = ctx
         self.device = ctx.device
         self.chain = ElapsedChain(max_gap_s=ctx.max_gap_s)
-        self.runs = IssueRuns()
+        self.runs = Runs(ctx.device)
         self.samples = 0  # documents read as samples
         self.seq = 0
 
@@ -96,17 +96,15 @@ class _Parser:
                 "this collector reads `powermetrics -f plist` output (NUL-separated XML property lists); "
                 'for the default text output use collector = "powermetrics"',
             )
-        yield from self.runs.close()
+        yield from self.runs.close_all()
 
     def _note(
         self, kind: IssueKind, action: Action, detail: str, piece: _Piece, seconds: float | None = None
     ) -> Iterator[QualityIssue]:
         lines = (piece.line_start, piece.line_end)
-        closed = self.runs.add(
-            kind, action, detail, device=self.device, lines=lines, seq=self.seq, seconds=seconds
+        yield from self.runs.note(
+            kind, action, detail, lines, key=(kind, action), at=self.seq, seconds=seconds, any_detail=True
         )
-        if closed is not None:
-            yield closed
 
     def _document(self, piece: _Piece) -> Iterator[Item]:
         try:
