@@ -222,7 +222,7 @@ class _Parser:
         summed = s1 + s2 + s3
         if abs(summed - total) > max(SUM_TOLERANCE_KG, SUM_TOLERANCE_REL * abs(total)):
             self.runs.note(
-                IssueKind.INCONSISTENT_TOTAL,
+                IssueKind.TOTAL_MISMATCH,
                 Action.KEPT,
                 "scope1 + scope2.location_based + scope3 differ from the location-based total: "
                 "the total is counted, without a scope split",

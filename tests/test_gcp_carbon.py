@@ -149,9 +149,7 @@ def test_scope_sum_mismatch_uses_the_total_and_says_so() -> None:
     records, issues = parse(FIXTURES / "carbon_footprint_scope_mismatch.ndjson")
     first = [r for r in records if r.line == 1]
     assert [(r.scope, r.carbon_g) for r in first] == [(None, 140_000.0)]
-    assert [(i.kind, i.action, i.line_start) for i in issues] == [
-        (IssueKind.INCONSISTENT_TOTAL, Action.KEPT, 1)
-    ]
+    assert [(i.kind, i.action, i.line_start) for i in issues] == [(IssueKind.TOTAL_MISMATCH, Action.KEPT, 1)]
 
 
 def test_open_month_is_dropped_as_partial(tmp_path: Path) -> None:
