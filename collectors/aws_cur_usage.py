@@ -95,12 +95,12 @@ def _options(ctx: SourceContext) -> tuple[str | None, float, ccf.VcpuPower]:
     ):
         raise ctx.error(None, f"option utilisation_pct must be a number in 0..100, got {pct!r}")
     name = ctx.options.get("architecture", ccf.AVERAGE)
-    power = ccf.aws_power(name) if isinstance(name, str) else None
+    power = ccf.vcpu_power("aws", name) if isinstance(name, str) else None
     if power is None:
         raise ctx.error(
             None,
             f"option architecture {name!r} is not in Cloud Carbon Footprint's AWS table",
-            f"use one of: {', '.join(ccf.aws_architectures())}",
+            f"use one of: {', '.join(ccf.architectures('aws'))}",
         )
     return (region.strip() if isinstance(region, str) else None), float(pct) / 100.0, power
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from collectors._cloud import finite, read_bytes
 from collectors._runs import BY_FINDING, Runs
 from collectors.base import SourceContext, head_text
-from sci.cloud.ccf import AVERAGE, AZURE_SOURCE, VcpuWatts, azure_coefficients
+from sci.cloud import ccf
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import MW_PER_W
 
@@ -126,21 +126,20 @@ def _columns(ctx: SourceContext, body: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _watts(ctx: SourceContext) -> float:
-    architecture = str(ctx.options.get("architecture", AVERAGE))
-    table = azure_coefficients()
-    coefficients: VcpuWatts | None = table.get(architecture.lower())
-    if coefficients is None:
+    architecture = str(ctx.options.get("architecture", ccf.AVERAGE))
+    power = ccf.vcpu_power("azure", architecture)
+    if power is None:
         raise ctx.error(
             None,
             f"architecture {architecture!r} is not in CCF's Azure table",
-            f"use one of: {', '.join(sorted(c.architecture for c in table.values()))} ({AZURE_SOURCE})",
+            f"use one of: {', '.join(ccf.architectures('azure'))} (CCF, sci/data/ccf/azure_use.csv)",
         )
     pct = ctx.options.get("utilisation_pct", DEFAULT_UTILISATION_PCT)
     if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0.0 <= pct <= 100.0:
         raise ctx.error(
             None, f"utilisation_pct must be 0-100, got {pct!r}", "fix utilisation_pct in sci.toml"
         )
-    return coefficients.power_w(float(pct) / 100.0)
+    return power.watts(float(pct) / 100.0)
 
 
 def _row(  # noqa: PLR0917 - one row's context, passed once from parse

@@ -54,7 +54,7 @@ def test_instance_hours_become_ccf_cpu_energy() -> None:
 
 def test_architecture_and_utilisation_options() -> None:
     records, _ = parse(AwsCurUsage, HOURLY, architecture="Graviton3", utilisation_pct=100.0)
-    graviton3 = ccf.aws_power("graviton3")
+    graviton3 = ccf.vcpu_power("aws", "graviton3")
     assert graviton3 is not None
     assert records[0].energy_kwh == pytest.approx(2 * graviton3.max_w / 1000)
     with pytest.raises(CollectorError, match="not in Cloud Carbon Footprint"):
@@ -137,10 +137,10 @@ def test_ccf_tables_carry_provenance_and_embodied_lookups() -> None:
     assert m5.total_kgco2e > 1000.0
     assert "Apache-2.0" in m5.licence
     assert ccf.aws_embodied("no.such") is None
-    average = ccf.aws_power()
+    average = ccf.vcpu_power("aws")
     assert average is not None
     assert (average.min_w, average.max_w) == (pytest.approx(MEAN_MIN_W), pytest.approx(MEAN_MAX_W))
-    assert "Graviton4" in ccf.aws_architectures()
+    assert "Graviton4" in ccf.architectures("aws")
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs the shared CCF snapshot at {SHARED}")

@@ -19,8 +19,10 @@ def test_a_series_run_grows_until_another_finding_and_sums_seconds() -> None:
     assert runs.note(GAP, NOT_BRIDGED, "gap", 4, key="zone", seconds=5.0) == []
     closed = runs.note(MISSING, DROPPED, "empty", 5, key="zone")
     assert spans(closed) == [("gap", 3, 4, 2, "gap")]
-    assert closed[0].seconds == 15.0 and closed[0].device == "dev"
-    assert runs.close("zone") and runs.close("zone") == []  # a good row ends it; then nothing is open
+    assert closed[0].seconds == 15.0
+    assert closed[0].device == "dev"
+    assert runs.close("zone")  # a good row ends it
+    assert runs.close("zone") == []  # then nothing is open
 
 
 def test_another_detail_or_action_is_another_run() -> None:
@@ -79,7 +81,8 @@ def test_a_device_per_note_keeps_devices_apart() -> None:
     runs.note(GAP, NOT_BRIDGED, "gap", 1, device="host/gpu0")
     closed = runs.note(GAP, NOT_BRIDGED, "gap", 2, device="host/gpu1")
     assert [i.device for i in closed] == ["host/gpu0"]
-    assert runs.get() is not None and runs.get("other") is None
+    assert runs.get() is not None
+    assert runs.get("other") is None
 
 
 def test_series_start_spans_the_opening_lines() -> None:
