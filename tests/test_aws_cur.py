@@ -17,7 +17,6 @@ from aws_helpers import FIXTURES, config, ingest_and_compute, parse
 from hypothesis import given, settings
 from strategies import file_bytes
 
-import collectors
 from collectors.aws_cur_usage import METHOD, AwsCurUsage
 from collectors.base import SourceContext
 from sci import app
@@ -104,10 +103,6 @@ def test_parquet_with_a_product_map(tmp_path: Path) -> None:
     assert [(r.line, r.energy_kwh) for r in records] == [
         (line, pytest.approx(n * W_AT_50 / 1000)) for line, n in ((1, 2), (2, 2), (3, 4), (6, 8))
     ]
-
-
-def test_detection() -> None:
-    assert collectors.detect(HOURLY) == "aws-cur"
 
 
 def test_ingest_and_compute_apply_pue_once_and_the_region_grid(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from local_http import serve
 from strategies import file_bytes
 
-import collectors
 from collectors.azure_carbon_report import AzureCarbonReport
 from collectors.azure_usage import AzureUsage
 from collectors.base import SourceContext
@@ -107,11 +106,6 @@ def test_range_ending_in_the_future_is_partial(tmp_path: Path) -> None:
     assert records == []
     partial = [i for i in issues if i.kind is IssueKind.PARTIAL_PERIOD]
     assert [(i.action, i.rows) for i in partial] == [(Action.DROPPED, 2)]
-
-
-def test_sniffing_tells_the_three_formats_apart() -> None:
-    assert collectors.detect(MONTHLY) == "azure-carbon"
-    assert collectors.detect(VM_HOURS) == "azure-usage"
 
 
 @settings(max_examples=150)

@@ -107,9 +107,7 @@ def test_totals_without_scope_columns(tmp_path: Path) -> None:
     assert first.method == "gcp-carbon/total-location-based"
 
 
-def test_sniff_and_detect() -> None:
-    for name in ("carbon_footprint_2026-10.ndjson", "carbon_footprint_2026-10.csv"):
-        assert collectors.detect(FIXTURES / name) == "gcp-carbon"
+def test_sniff_refuses_a_runtime_log() -> None:  # fixtures' detection: tests/test_detect.py
     assert not GcpCarbonFootprint.sniff(b"start,end\n2026-10-01T00:00:00Z,2026-10-01T01:00:00Z\n")
 
 
