@@ -21,7 +21,7 @@ from collectors._localtime import LocalClock, describe
 from collectors._runs import Runs
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, US_PER_S
 
 _LINE: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) - (.*)", re.ASCII)
 _EPOCH: Final = re.compile(r"Epoch (\d+):\s*")
@@ -32,7 +32,6 @@ _SNIFF: Final = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (carbontracker version|The following components were found|Epoch \d+:)"
 )
 _COMPONENTS: Final = {"cpu": Component.CPU, "gpu": Component.GPU}
-_US_PER_S: Final = 1_000_000
 _HINT: Final = "check the file against the original carbontracker log"
 
 
@@ -206,7 +205,7 @@ class _Parser:
             )
             return
         try:
-            placed = self.chain.place(us_of(epoch.stamp_utc), round(epoch.duration_s * _US_PER_S))
+            placed = self.chain.place(us_of(epoch.stamp_utc), round(epoch.duration_s * US_PER_S))
             if isinstance(placed, Back):
                 yield from self._note(
                     IssueKind.NON_MONOTONIC,

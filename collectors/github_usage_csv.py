@@ -22,9 +22,9 @@ from collectors._ci import (
 from collectors._runs import Runs
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, IssueKind, Item
+from sci.units import S_PER_MINUTE
 
 METHOD = "github-usage/actions-minutes"
-S_PER_MINUTE = 60.0
 REQUIRED = ("date", "product", "sku", "quantity", "unit_type")
 MINUTE_UNITS = ("minute", "minutes")
 _ALIASES = {"unit type": "unit_type", "repository slug": "repository", "actions workflow": "workflow_path"}

@@ -23,10 +23,9 @@ from collectors._chain import Back, ElapsedChain, us_of, utc_of
 from collectors._runs import Runs
 from collectors.base import SourceContext, head_text
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, NS_PER_US
 
 _BLOCK_BYTES: Final = 1 << 20
-_NS_PER_US: Final = 1_000
 _MJ_PER_KWH: Final = 1_000 * J_PER_KWH
 _XML_START: Final = b"<?xml"
 _APPLE: Final = (("cpu_energy", Component.CPU), ("gpu_energy", Component.GPU), ("ane_energy", Component.ANE))
@@ -120,7 +119,7 @@ class _Parser:
             return
         self.samples += 1
         stamp, elapsed_ns, model, processor = sample
-        elapsed_us = round(elapsed_ns / _NS_PER_US)
+        elapsed_us = round(elapsed_ns / NS_PER_US)
         figures = _figures(processor)
         if figures is None:
             yield from self._note(

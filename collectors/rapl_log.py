@@ -20,10 +20,9 @@ from typing import ClassVar
 from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, UJ_PER_J
 
 HEADER = "timestamp,zone,name,energy_uj,max_energy_range_uj"
-UJ_PER_J = 1_000_000.0
 MAX_WRAP_POWER_W = 2_000.0
 """A wrapped delta implying more than this (per zone) is not a wrap: the counter was reset (reboot)."""
 

@@ -21,9 +21,8 @@ from typing import Any, BinaryIO, ClassVar, TypeGuard
 from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, head_text
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, UW_PER_W
 
-UW_PER_W = 1_000_000.0
 CHUNK = 1 << 20
 _DECODER = json.JSONDecoder()
 _SPACE = " \t\r\n"
