@@ -11,16 +11,18 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from collectors._json import load_json, located_line
+from collectors._runs import Runs
 from collectors.base import SourceContext
 from sci.errors import CollectorError
-from sci.model import Component, Record, Tier
+from sci.model import Action, Component, IssueKind, Item, Record, Tier
 
 DEFAULT_UTILISATION_PCT = 50.0
 """Mean CPU utilisation of a CI job when none is measured: Cloud Carbon Footprint's average for hyperscale
@@ -239,6 +241,30 @@ def job_record(
         tdp_w=spec.tdp_w,
         resource_share=spec.resource_share,
     )
+
+
+JobFinding = Callable[
+    [SourceContext, CiOptions, dict[str, Any], int, set[object]], Item | tuple[IssueKind, str]
+]
+"""A job's record, or why it is not counted (an issue kind and detail); ``seen`` holds the job ids so far."""
+
+
+def job_items(
+    ctx: SourceContext, jobs: Callable[[SourceContext, Any], list[Any]], finding: JobFinding
+) -> Iterator[Item]:
+    """The records of a jobs document (GitHub's or GitLab's); runs of the same finding are one issue."""
+    options = ci_options(ctx)
+    runs = Runs(ctx.device)
+    seen: set[object] = set()
+    for index, job in enumerate(jobs(ctx, load_json(ctx)), start=1):
+        line = located_line(job, index)
+        found = finding(ctx, options, job, line, seen)
+        if isinstance(found, tuple):
+            yield from runs.note(found[0], Action.DROPPED, found[1], line)
+            continue
+        yield from runs.close()
+        yield found
+    yield from runs.close()
 
 
 _SKU = re.compile(

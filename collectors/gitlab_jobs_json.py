@@ -14,16 +14,15 @@ from collectors._ci import (
     CiOptions,
     RunnerSpec,
     bundled_runners,
-    ci_options,
+    job_items,
     job_record,
     string_list,
     unknown_runner,
     utc_time,
 )
-from collectors._json import load_json, located_line, sniff_json
-from collectors._runs import Runs
+from collectors._json import located_line, sniff_json
 from collectors.base import SourceContext, head_text
-from sci.model import Action, IssueKind, Item
+from sci.model import IssueKind, Item
 
 METHOD = "gitlab-jobs/runner-minutes"
 SELF_MANAGED_TYPES = ("group_type", "project_type")
@@ -47,18 +46,7 @@ class GitlabJobsJson:
         )
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
-        options = ci_options(ctx)
-        runs = Runs(ctx.device)
-        seen: set[object] = set()
-        for index, job in enumerate(_jobs(ctx, load_json(ctx)), start=1):
-            line = located_line(job, index)
-            finding = _finding(ctx, options, job, line, seen)
-            if isinstance(finding, tuple):
-                yield from runs.note(finding[0], Action.DROPPED, finding[1], line)
-                continue
-            yield from runs.close()
-            yield finding
-        yield from runs.close()
+        yield from job_items(ctx, _jobs, _finding)
 
 
 def _jobs(ctx: SourceContext, doc: Any) -> list[Any]:
