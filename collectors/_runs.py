@@ -138,7 +138,9 @@ class Runs:
         return []
 
 
-def series_start(device: str, starts: list[tuple[int, str]], what: str) -> QualityIssue | None:
+def series_start(
+    device: str, starts: list[tuple[int, str]], what: str, *, reading: str = "reading"
+) -> QualityIssue | None:
     """One ``series-start`` issue for the lines that opened a series each (``(line, series name)``)."""
     if not starts:
         return None
@@ -149,7 +151,7 @@ def series_start(device: str, starts: list[tuple[int, str]], what: str) -> Quali
         line_start=min(lines),
         line_end=max(lines),
         rows=len(starts),
-        detail=f"the first reading of each {what} opens its first interval, no energy before it: "
+        detail=f"the first {reading} of each {what} opens its first interval, no energy before it: "
         + ", ".join(name for _, name in starts),
         device=device,
     )

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe
-from collectors._runs import Runs
+from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.errors import CollectorError
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
@@ -575,21 +575,9 @@ class _Parser:
         inferred = self.inference.issue(ctx.device)
         if inferred is not None:
             yield inferred
-        if self.starts:
-            lines = [line for line, _ in self.starts]
-            devices = ", ".join(device for _, device in self.starts)
-            yield QualityIssue(
-                kind=IssueKind.SERIES_START,
-                action=Action.DROPPED,
-                line_start=min(lines),
-                line_end=max(lines),
-                rows=len(self.starts),
-                detail=(
-                    "the first sample of each GPU series opens its first interval, no energy before it: "
-                    f"{devices}"
-                ),
-                device=ctx.device,
-            )
+        issue = series_start(ctx.device, self.starts, "GPU series", reading="sample")
+        if issue is not None:
+            yield issue
 
 
 __all__ = ["POWER_FIELDS", "NvidiaSmiCsv", "field_name", "read_number"]

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from collectors._localtime import LocalClock, describe
-from collectors._runs import Runs
+from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
@@ -286,18 +286,9 @@ class _Parser:
 
     def _finish(self) -> Iterator[QualityIssue]:
         yield from self.runs.close_all()
-        if self.starts:
-            lines = [line for line, _ in self.starts]
-            yield QualityIssue(
-                kind=IssueKind.SERIES_START,
-                action=Action.DROPPED,
-                line_start=min(lines),
-                line_end=max(lines),
-                rows=len(lines),
-                detail="the first sample of each GPU series opens its first interval, no energy before it: "
-                + ", ".join(device for _, device in self.starts),
-                device=self.ctx.device,
-            )
+        issue = series_start(self.ctx.device, self.starts, "GPU series", reading="sample")
+        if issue is not None:
+            yield issue
 
 
 def _number(token: str) -> float | bool | None:
