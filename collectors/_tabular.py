@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from collectors.base import SourceContext
+from collectors.base import SourceContext, head_text
 
 PARQUET_MAGIC = b"PAR1"
 BATCH_ROWS = 16_384
@@ -37,6 +37,14 @@ class Table:
 
 def is_parquet(head: bytes) -> bool:
     return head[:4] == PARQUET_MAGIC
+
+
+def sniff_columns(head: bytes, *names: str) -> bool:
+    """A CSV header (or a small Parquet file's footer) naming every one of ``names`` (lower case)."""
+    if is_parquet(head):
+        return all(name.encode() in head for name in names)
+    first = head_text(head).split("\n", 1)[0].lower()
+    return all(name in first for name in names)
 
 
 @contextmanager

@@ -18,14 +18,14 @@ from collectors._runs import Runs
 from collectors._tabular import (
     Row,
     Table,
-    is_parquet,
     missing_columns,
     number,
     open_table,
+    sniff_columns,
     text,
     utc_time,
 )
-from collectors.base import SourceContext, head_text
+from collectors.base import SourceContext
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import G_PER_TONNE
 
@@ -82,10 +82,7 @@ class AwsCarbonExport:
     @classmethod
     def sniff(cls, head: bytes) -> bool:
         """A CSV header (or a small Parquet file's footer) naming the lbm total and the usage account."""
-        if is_parquet(head):
-            return b"total_lbm_emissions_value" in head and b"usage_account_id" in head
-        first = head_text(head).split("\n", 1)[0].lower()
-        return "total_lbm_emissions_value" in first and "usage_account_id" in first
+        return sniff_columns(head, "total_lbm_emissions_value", "usage_account_id")
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         with open_table(ctx) as table:

@@ -20,14 +20,14 @@ from collectors._runs import Runs
 from collectors._tabular import (
     Row,
     Table,
-    is_parquet,
     missing_columns,
     number,
     open_table,
+    sniff_columns,
     text,
     utc_time,
 )
-from collectors.base import SourceContext, head_text
+from collectors.base import SourceContext
 from sci.cloud import ccf
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import J_PER_KWH, S_PER_HOUR
@@ -72,10 +72,7 @@ class AwsCurUsage:
     @classmethod
     def sniff(cls, head: bytes) -> bool:
         """A CSV header (or a small Parquet file's footer) naming CUR's usage amount and instance type."""
-        if is_parquet(head):
-            return b"line_item_usage_amount" in head and b"product_instance_type" in head
-        first = head_text(head).split("\n", 1)[0].lower()
-        return "line_item_usage_amount" in first and "product_instance_type" in first
+        return sniff_columns(head, "line_item_usage_amount", "product_instance_type")
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         with open_table(ctx) as table:
