@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-US_PER_S: Final = 1_000_000
+from sci.units import US_PER_S
+
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 

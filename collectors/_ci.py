@@ -11,16 +11,18 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from collectors._json import load_json, located_line
+from collectors._runs import Runs
 from collectors.base import SourceContext
 from sci.errors import CollectorError
-from sci.model import Action, Component, IssueKind, QualityIssue, Record, Tier
+from sci.model import Action, Component, IssueKind, Item, Record, Tier
 
 DEFAULT_UTILISATION_PCT = 50.0
 """Mean CPU utilisation of a CI job when none is measured: Cloud Carbon Footprint's average for hyperscale
@@ -241,35 +243,28 @@ def job_record(
     )
 
 
-class IssueRuns:
-    """Consecutive items with the same finding become one ``QualityIssue``; anything else ends the run."""
+JobFinding = Callable[
+    [SourceContext, CiOptions, dict[str, Any], int, set[object]], Item | tuple[IssueKind, str]
+]
+"""A job's record, or why it is not counted (an issue kind and detail); ``seen`` holds the job ids so far."""
 
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.open: QualityIssue | None = None
 
-    def add(
-        self, kind: IssueKind, line: int, detail: str, *, action: Action = Action.DROPPED
-    ) -> list[QualityIssue]:
-        """Count one item; gives the run it ends, if any."""
-        run = self.open
-        if run is not None and (run.kind, run.detail, run.action) == (kind, detail, action):
-            self.open = replace(run, line_end=max(run.line_end, line), rows=run.rows + 1)
-            return []
-        self.open = QualityIssue(
-            kind=kind,
-            action=action,
-            line_start=line,
-            line_end=line,
-            rows=1,
-            detail=detail,
-            device=self.device,
-        )
-        return [run] if run is not None else []
-
-    def close(self) -> list[QualityIssue]:
-        run, self.open = self.open, None
-        return [run] if run is not None else []
+def job_items(
+    ctx: SourceContext, jobs: Callable[[SourceContext, Any], list[Any]], finding: JobFinding
+) -> Iterator[Item]:
+    """The records of a jobs document (GitHub's or GitLab's); runs of the same finding are one issue."""
+    options = ci_options(ctx)
+    runs = Runs(ctx.device)
+    seen: set[object] = set()
+    for index, job in enumerate(jobs(ctx, load_json(ctx)), start=1):
+        line = located_line(job, index)
+        found = finding(ctx, options, job, line, seen)
+        if isinstance(found, tuple):
+            yield from runs.note(found[0], Action.DROPPED, found[1], line)
+            continue
+        yield from runs.close()
+        yield found
+    yield from runs.close()
 
 
 _SKU = re.compile(

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from collectors.base import SourceContext
-from sci.model import Action, IssueKind, QualityIssue
 
 
 def read_bytes(ctx: SourceContext, size: int = -1) -> bytes:
@@ -46,40 +43,3 @@ def finite(value: object) -> float | None:
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
     return number
-
-
-@dataclass(slots=True)
-class Runs:
-    """Rows with the same finding, merged into one issue per run of consecutive rows."""
-
-    device: str
-    _open: dict[tuple[IssueKind, Action, str], list[int]] = field(default_factory=dict)
-    done: list[QualityIssue] = field(default_factory=list)
-
-    def add(self, kind: IssueKind, action: Action, detail: str, line: int) -> None:
-        key = (kind, action, detail)
-        run = self._open.get(key)
-        if run is not None and line <= run[1] + 1:
-            run[1] = line
-            run[2] += 1
-            return
-        if run is not None:
-            self.done.append(self._issue(key, run))
-        self._open[key] = [line, line, 1]
-
-    def issues(self) -> Iterator[QualityIssue]:
-        yield from self.done
-        for key, run in self._open.items():
-            yield self._issue(key, run)
-
-    def _issue(self, key: tuple[IssueKind, Action, str], run: list[int]) -> QualityIssue:
-        kind, action, detail = key
-        return QualityIssue(
-            kind=kind,
-            action=action,
-            line_start=run[0],
-            line_end=run[1],
-            rows=run[2],
-            detail=detail,
-            device=self.device,
-        )

@@ -1,23 +1,42 @@
 """Runs of the same data-quality finding, merged into one ``QualityIssue`` each.
 
-A collector notes a finding per row under a *series* key (a zone, a package, the whole file); a run grows
-while the same finding repeats in that series and closes when another finding, or a good row, comes. The
-closed runs come back as issues, so the collector yields them in file order.
+Every collector (and the central screen) notes findings unit by unit (a row, a sample, a report) and must
+report a run of the same finding as ONE issue with its line range, its row count and, where it applies,
+the seconds it covers. :class:`Runs` keeps the open run under each *key*, which the caller chooses:
 
-``IssueRuns`` is the same idea keyed by (kind, action, device) with a position ``seq`` in the series:
-consecutive units with the same finding become one issue, its detail the first unit's.
+- a series (a RAPL zone, a GPU, "time"): one open run per series, whatever the finding;
+- :data:`BY_FINDING`: the finding itself, ``(kind, action, detail)``: several findings run side by side;
+- ``None`` (the default): one open run at all, any other finding ends it.
+
+A run continues when the open run under the key has the same kind, action, device and detail (or any
+detail, ``any_detail=True``: the first one's stands) and, where asked, is next to the new unit:
+
+- ``at``: the unit's position (row or sample index): the run must have taken the unit before it or this
+  same unit, which then does not count a second row;
+- ``adjacent=True``: the new lines start at most one line after the run's last line.
+
+Without either the caller ends runs itself (:meth:`Runs.close`, :meth:`Runs.close_stale`). ``note``
+returns the run it had to close, so the collector yields issues in file order; with ``hold=True`` the
+closed runs are kept instead and :meth:`Runs.close_all` gives them first (for collectors that report
+their findings after their records).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Final
 
 from sci.model import Action, IssueKind, QualityIssue
+
+BY_FINDING: Final = "by-finding"
+"""As a ``key``: the run is keyed by its finding, ``(kind, action, detail)``."""
 
 
 @dataclass(slots=True)
 class Run:
+    """One open run: what was found, where, how many units and seconds it covers so far."""
+
     kind: IssueKind
     action: Action
     detail: str
@@ -26,6 +45,7 @@ class Run:
     line_end: int
     rows: int = 1
     seconds: float | None = None
+    last: int | None = None  # position of the last unit taken (``at``), if the caller gives positions
 
     def issue(self) -> QualityIssue:
         return QualityIssue(
@@ -41,43 +61,86 @@ class Run:
 
 
 class Runs:
-    """The open run of each series; :meth:`note` and :meth:`close` return the issues they close."""
+    """The open run under each key; ``note`` and the ``close`` methods return the issues they close."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str = "", *, hold: bool = False) -> None:
         self.device = device
-        self._open: dict[str, Run] = {}
+        self._open: dict[Hashable, Run] = {}
+        self._held: list[QualityIssue] | None = [] if hold else None
 
     def note(
         self,
-        series: str,
         kind: IssueKind,
         action: Action,
         detail: str,
-        line: int,
+        lines: int | tuple[int, int],
         *,
+        key: Hashable = None,
+        at: int | None = None,
+        adjacent: bool = False,
+        device: str | None = None,
         seconds: float | None = None,
+        any_detail: bool = False,
     ) -> list[QualityIssue]:
-        run = self._open.get(series)
-        if run is not None and run.kind is kind and run.detail == detail:
-            run.line_end = line
-            run.rows += 1
+        """One unit with this finding; gives the run it closed, if any (nothing with ``hold``)."""
+        first, last = (lines, lines) if isinstance(lines, int) else lines
+        device = self.device if device is None else device
+        key = (kind, action, detail) if key == BY_FINDING else key
+        run = self._open.get(key)
+        if (
+            run is not None
+            and (run.kind, run.action, run.device) == (kind, action, device)
+            and (any_detail or run.detail == detail)
+            and (at is None or run.last in (at - 1, at))
+            and (not adjacent or first <= run.line_end + 1)
+        ):
+            run.line_end = max(run.line_end, last)
+            run.rows += 0 if at is not None and at == run.last else 1
+            run.last = at
             if seconds is not None:
                 run.seconds = (run.seconds or 0.0) + seconds
             return []
-        self._open[series] = Run(kind, action, detail, self.device, line, line, seconds=seconds)
-        return [run.issue()] if run is not None else []
+        self._open[key] = Run(kind, action, detail, device, first, last, seconds=seconds, last=at)
+        return self._closed([run] if run is not None else [])
 
-    def close(self, series: str) -> list[QualityIssue]:
-        run = self._open.pop(series, None)
-        return [run.issue()] if run is not None else []
+    def __len__(self) -> int:
+        """How many runs are open."""
+        return len(self._open)
 
-    def close_all(self) -> Iterator[QualityIssue]:
-        for run in self._open.values():
-            yield run.issue()
+    def get(self, key: Hashable = None) -> Run | None:
+        """The open run under ``key``, if any."""
+        return self._open.get(key)
+
+    def close(self, key: Hashable = None) -> list[QualityIssue]:
+        """End the run under ``key`` (a good unit came)."""
+        run = self._open.pop(key, None)
+        return self._closed([run] if run is not None else [])
+
+    def close_stale(self, at: int) -> list[QualityIssue]:
+        """End the runs that unit ``at`` cannot continue: those that did not take the unit before it."""
+        stale = [key for key, run in self._open.items() if run.last is None or run.last < at - 1]
+        return self._closed([self._open.pop(key) for key in stale])
+
+    def close_all(self) -> list[QualityIssue]:
+        """Every run: the held ones in the order they closed, then the open ones in the order they opened."""
+        issues = [run.issue() for run in self._open.values()]
         self._open.clear()
+        held = self._held or []
+        if self._held is not None:
+            self._held = []
+        return held + issues
+
+    def _closed(self, runs: list[Run]) -> list[QualityIssue]:
+        issues = [run.issue() for run in runs]
+        if self._held is None:
+            return issues
+        self._held.extend(issues)
+        return []
 
 
-def series_start(device: str, starts: list[tuple[int, str]], what: str) -> QualityIssue | None:
+def series_start(
+    device: str, starts: list[tuple[int, str]], what: str, *, reading: str = "reading"
+) -> QualityIssue | None:
     """One ``series-start`` issue for the lines that opened a series each (``(line, series name)``)."""
     if not starts:
         return None
@@ -88,67 +151,7 @@ def series_start(device: str, starts: list[tuple[int, str]], what: str) -> Quali
         line_start=min(lines),
         line_end=max(lines),
         rows=len(starts),
-        detail=f"the first reading of each {what} opens its first interval, no energy before it: "
+        detail=f"the first {reading} of each {what} opens its first interval, no energy before it: "
         + ", ".join(name for _, name in starts),
         device=device,
-    )
-
-
-@dataclass(slots=True)
-class _Open:
-    detail: str
-    line_start: int
-    line_end: int
-    last_seq: int
-    rows: int
-    seconds: float | None
-
-
-class IssueRuns:
-    """Open runs, at most one per (kind, action, device); ``add`` returns a run it had to close."""
-
-    def __init__(self) -> None:
-        self._open: dict[tuple[IssueKind, Action, str], _Open] = {}
-
-    def add(
-        self,
-        kind: IssueKind,
-        action: Action,
-        detail: str,
-        *,
-        device: str,
-        lines: tuple[int, int],
-        seq: int,
-        seconds: float | None = None,
-    ) -> QualityIssue | None:
-        key = (kind, action, device)
-        run = self._open.get(key)
-        if run is not None and run.last_seq in (seq - 1, seq):
-            run.line_end = max(run.line_end, lines[1])
-            run.rows += 1 if run.last_seq != seq else 0
-            run.last_seq = seq
-            if seconds is not None:
-                run.seconds = (run.seconds or 0.0) + seconds
-            return None
-        self._open[key] = _Open(detail, lines[0], lines[1], seq, 1, seconds)
-        return None if run is None else _issue(key, run)
-
-    def close(self) -> list[QualityIssue]:
-        """Every open run as an issue, in the order the runs were opened."""
-        issues = [_issue(key, run) for key, run in self._open.items()]
-        self._open.clear()
-        return issues
-
-
-def _issue(key: tuple[IssueKind, Action, str], run: _Open) -> QualityIssue:
-    kind, action, device = key
-    return QualityIssue(
-        kind=kind,
-        action=action,
-        line_start=run.line_start,
-        line_end=run.line_end,
-        rows=run.rows,
-        detail=run.detail,
-        device=device,
-        seconds=run.seconds,
     )

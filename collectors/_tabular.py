@@ -14,12 +14,11 @@ import math
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from collectors.base import SourceContext
-from sci.model import Action, IssueKind, QualityIssue
+from collectors.base import SourceContext, head_text
 
 PARQUET_MAGIC = b"PAR1"
 BATCH_ROWS = 16_384
@@ -38,6 +37,14 @@ class Table:
 
 def is_parquet(head: bytes) -> bool:
     return head[:4] == PARQUET_MAGIC
+
+
+def sniff_columns(head: bytes, *names: str) -> bool:
+    """A CSV header (or a small Parquet file's footer) naming every one of ``names`` (lower case)."""
+    if is_parquet(head):
+        return all(name.encode() in head for name in names)
+    first = head_text(head).split("\n", 1)[0].lower()
+    return all(name in first for name in names)
 
 
 @contextmanager
@@ -163,56 +170,3 @@ def utc_time(ctx: SourceContext, value: Any, column: str, line: int) -> datetime
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise ctx.error(line, f"{column} {cell!r} is not a date and time", _TIME_HINT) from None
-
-
-# -- runs of the same finding ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Run:
-    kind: IssueKind
-    action: Action
-    detail: str
-    line_start: int
-    line_end: int
-    rows: int
-
-
-@dataclass(slots=True)
-class IssueRuns:
-    """Findings of consecutive rows merged into one issue each (per kind, action and detail)."""
-
-    device: str
-    _open: dict[tuple[IssueKind, Action, str], _Run] = field(default_factory=dict)
-    _previous_line: int = -1
-
-    def row(self, line: int) -> list[QualityIssue]:
-        """Call once per data row, before ``note``: closes the runs the previous row did not continue."""
-        previous, self._previous_line = self._previous_line, line
-        closed = [key for key, run in self._open.items() if run.line_end != previous]
-        return [self._issue(self._open.pop(key)) for key in closed]
-
-    def note(self, kind: IssueKind, action: Action, line: int, detail: str) -> None:
-        """A finding on the current row (the one last given to ``row``)."""
-        run = self._open.get((kind, action, detail))
-        if run is None:
-            self._open[kind, action, detail] = _Run(kind, action, detail, line, line, 1)
-        elif run.line_end != line:
-            run.line_end = line
-            run.rows += 1
-
-    def close(self) -> list[QualityIssue]:
-        issues = [self._issue(run) for run in self._open.values()]
-        self._open.clear()
-        return issues
-
-    def _issue(self, run: _Run) -> QualityIssue:
-        return QualityIssue(
-            kind=run.kind,
-            action=run.action,
-            line_start=run.line_start,
-            line_end=run.line_end,
-            rows=run.rows,
-            detail=run.detail,
-            device=self.device,
-        )

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
+from collectors._runs import Runs
 from collectors._tabular import (
-    IssueRuns,
     Row,
     Table,
-    is_parquet,
     missing_columns,
     number,
     open_table,
+    sniff_columns,
     text,
     utc_time,
 )
-from collectors.base import SourceContext, head_text
+from collectors.base import SourceContext
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import G_PER_TONNE
 
@@ -82,10 +82,7 @@ class AwsCarbonExport:
     @classmethod
     def sniff(cls, head: bytes) -> bool:
         """A CSV header (or a small Parquet file's footer) naming the lbm total and the usage account."""
-        if is_parquet(head):
-            return b"total_lbm_emissions_value" in head and b"usage_account_id" in head
-        first = head_text(head).split("\n", 1)[0].lower()
-        return "total_lbm_emissions_value" in first and "usage_account_id" in first
+        return sniff_columns(head, "total_lbm_emissions_value", "usage_account_id")
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         with open_table(ctx) as table:
@@ -109,13 +106,19 @@ class _Parser:
             raise ctx.error(None, f"option model_version must be a version such as 'v3.0.0', got {wanted!r}")
         self.wanted: str | None = wanted.strip() if isinstance(wanted, str) else None
         self.seen: str | None = None
-        self.runs = IssueRuns(ctx.device)
+        self.runs = Runs(ctx.device)
+        self.at = 0  # the current row's position
 
     def run(self) -> Iterator[Item]:
-        for line, row in self.table.rows:
-            yield from self.runs.row(line)
+        for at, (line, row) in enumerate(self.table.rows):
+            self.at = at
+            yield from self.runs.close_stale(at)
             yield from self._row(line, row)
-        yield from self.runs.close()
+        yield from self.runs.close_all()
+
+    def _note(self, kind: IssueKind, action: Action, line: int, detail: str) -> None:
+        """A finding on the current row: its run grows while rows repeat it (``close_stale`` ends it)."""
+        self.runs.note(kind, action, detail, line, key=(kind, action, detail), at=self.at)
 
     def _version_ok(self, line: int, row: Row) -> bool:
         version = text(row["model_version"])
@@ -125,7 +128,7 @@ class _Parser:
             )
         if self.wanted is not None:
             if version != self.wanted:
-                self.runs.note(
+                self._note(
                     IssueKind.EXCLUDED,
                     Action.DROPPED,
                     line,
@@ -168,7 +171,7 @@ class _Parser:
             raise ctx.error(line, f"usage_period_end {end} is not after usage_period_start {start}")
         lbm_g = self._grams(row, "total_lbm", line)
         if lbm_g is None:
-            self.runs.note(
+            self._note(
                 IssueKind.MISSING_VALUE,
                 Action.DROPPED,
                 line,
@@ -205,7 +208,7 @@ class _Parser:
             pairs.append(("market-based", sum(m or 0.0 for m in mbm), total.mbm_g))
         for method, parts_g, total_g in pairs:
             if abs(parts_g - total_g) > max(MISMATCH_ABS_T * G_PER_TONNE, MISMATCH_REL * abs(total_g)):
-                self.runs.note(
+                self._note(
                     IssueKind.TOTAL_MISMATCH,
                     Action.KEPT,
                     line,
@@ -222,14 +225,14 @@ class _Parser:
         )
         month_start, month_end = _month(start)
         if refreshed is not None and end > refreshed:
-            self.runs.note(
+            self._note(
                 IssueKind.PARTIAL_PERIOD,
                 Action.KEPT,
                 line,
                 "the usage period had not ended when AWS last refreshed the export: the month may still grow",
             )
         elif start != month_start or end < month_end:
-            self.runs.note(
+            self._note(
                 IssueKind.PARTIAL_PERIOD,
                 Action.KEPT,
                 line,

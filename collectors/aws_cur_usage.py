@@ -16,18 +16,18 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from collectors._runs import Runs
 from collectors._tabular import (
-    IssueRuns,
     Row,
     Table,
-    is_parquet,
     missing_columns,
     number,
     open_table,
+    sniff_columns,
     text,
     utc_time,
 )
-from collectors.base import SourceContext, head_text
+from collectors.base import SourceContext
 from sci.cloud import ccf
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import J_PER_KWH, S_PER_HOUR
@@ -72,10 +72,7 @@ class AwsCurUsage:
     @classmethod
     def sniff(cls, head: bytes) -> bool:
         """A CSV header (or a small Parquet file's footer) naming CUR's usage amount and instance type."""
-        if is_parquet(head):
-            return b"line_item_usage_amount" in head and b"product_instance_type" in head
-        first = head_text(head).split("\n", 1)[0].lower()
-        return "line_item_usage_amount" in first and "product_instance_type" in first
+        return sniff_columns(head, "line_item_usage_amount", "product_instance_type")
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         with open_table(ctx) as table:
@@ -95,12 +92,12 @@ def _options(ctx: SourceContext) -> tuple[str | None, float, ccf.VcpuPower]:
     ):
         raise ctx.error(None, f"option utilisation_pct must be a number in 0..100, got {pct!r}")
     name = ctx.options.get("architecture", ccf.AVERAGE)
-    power = ccf.aws_power(name) if isinstance(name, str) else None
+    power = ccf.vcpu_power("aws", name) if isinstance(name, str) else None
     if power is None:
         raise ctx.error(
             None,
             f"option architecture {name!r} is not in Cloud Carbon Footprint's AWS table",
-            f"use one of: {', '.join(ccf.aws_architectures())}",
+            f"use one of: {', '.join(ccf.architectures('aws'))}",
         )
     return (region.strip() if isinstance(region, str) else None), float(pct) / 100.0, power
 
@@ -143,18 +140,21 @@ class _Parser:
         self.vcpu_column = vcpu[0]
         self.region, self.utilisation, self.power = _options(ctx)
         self.watts = self.power.watts(self.utilisation)
-        self.runs = IssueRuns(ctx.device)
+        self.runs = Runs(ctx.device)
+        self.at = 0  # the current row's position
 
     def run(self) -> Iterator[Item]:
-        for line, row in self.table.rows:
-            yield from self.runs.row(line)
+        for at, (line, row) in enumerate(self.table.rows):
+            self.at = at
+            yield from self.runs.close_stale(at)
             record = self._row(line, row)
             if record is not None:
                 yield record
-        yield from self.runs.close()
+        yield from self.runs.close_all()
 
     def _drop(self, kind: IssueKind, line: int, detail: str) -> None:
-        self.runs.note(kind, Action.DROPPED, line, detail)
+        """A row dropped for ``kind``: its run grows while rows repeat it (``close_stale`` ends it)."""
+        self.runs.note(kind, Action.DROPPED, detail, line, key=(kind, Action.DROPPED, detail), at=self.at)
 
     def _in_scope(self, line: int, row: Row) -> str | None:
         """The row's instance type if it is instance usage in the chosen region, else None (counted)."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from collectors._cloud import Runs, finite, month_start, next_month, read_bytes
+from collectors._cloud import finite, month_start, next_month, read_bytes
+from collectors._runs import BY_FINDING, Runs
 from collectors.base import SourceContext, head_text
 from sci.errors import CollectorError
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
@@ -56,13 +57,13 @@ class AzureCarbonReport:
         )
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
-        runs = Runs(ctx.device)
+        runs = Runs(ctx.device, hold=True)
         row = 0
         for call in _calls(ctx):
             parser = _CallParser(ctx, call, runs, row)
             yield from parser.records()
             row = parser.row
-        yield from runs.issues()
+        yield from runs.close_all()
 
 
 class _CallParser:
@@ -85,11 +86,13 @@ class _CallParser:
             raise self.ctx.error(None, "the response has no value list", _HINT)
         self._denied()
         if self.call.response.get("skipToken"):
-            self.runs.add(
+            self.runs.note(
                 IssueKind.TRUNCATED,
                 Action.KEPT,
                 "the response has a skipToken: further pages were not fetched, their items are missing",
                 self.row + max(len(values), 1),
+                key=BY_FINDING,
+                adjacent=True,
             )
         for item in values:
             self.row += 1
@@ -103,12 +106,16 @@ class _CallParser:
         kg = self._kg(item)
         if kg is None:
             detail = "latestMonthEmissions is missing: not counted"
-            self.runs.add(IssueKind.MISSING_VALUE, Action.DROPPED, detail, self.row)
+            self.runs.note(
+                IssueKind.MISSING_VALUE, Action.DROPPED, detail, self.row, key=BY_FINDING, adjacent=True
+            )
             return None
         start, end = self._interval(item)
         if end > self.now:
             detail = f"the period {start:%Y-%m-%d} to {end:%Y-%m-%d} is not over yet: partial, not counted"
-            self.runs.add(IssueKind.PARTIAL_PERIOD, Action.DROPPED, detail, self.row)
+            self.runs.note(
+                IssueKind.PARTIAL_PERIOD, Action.DROPPED, detail, self.row, key=BY_FINDING, adjacent=True
+            )
             return None
         return Record(
             device=self._device(item),
@@ -152,7 +159,14 @@ class _CallParser:
                     f"subscription {entry.get('subscriptionId')} was denied ({reason}): "
                     "its emissions are not in this report"
                 )
-                self.runs.add(IssueKind.MISSING_VALUE, Action.KEPT, detail, self.row + position)
+                self.runs.note(
+                    IssueKind.MISSING_VALUE,
+                    Action.KEPT,
+                    detail,
+                    self.row + position,
+                    key=BY_FINDING,
+                    adjacent=True,
+                )
 
 
 def _calls(ctx: SourceContext) -> list[_Call]:

@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from collectors._cloud import Runs, finite, read_bytes
+from collectors._cloud import finite, read_bytes
+from collectors._runs import BY_FINDING, Runs
 from collectors.base import SourceContext, head_text
-from sci.cloud.ccf import AVERAGE, AZURE_SOURCE, VcpuWatts, azure_coefficients
+from sci.cloud import ccf
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import MW_PER_W
 
@@ -55,19 +56,21 @@ class AzureUsage:
         if not isinstance(rows, list):
             raise ctx.error(None, "properties.rows is not a list", _HINT)
         watts = _watts(ctx)
-        runs = Runs(ctx.device)
+        runs = Runs(ctx.device, hold=True)
         for number, row in enumerate(rows, start=1):
             record = _row(ctx, columns, row, number, period, watts, runs)
             if record is not None:
                 yield record
         if body.get("nextLink"):
-            runs.add(
+            runs.note(
                 IssueKind.TRUNCATED,
                 Action.KEPT,
                 "the result has a nextLink: further pages were not fetched, their rows are missing",
                 max(len(rows), 1),
+                key=BY_FINDING,
+                adjacent=True,
             )
-        yield from runs.issues()
+        yield from runs.close_all()
 
 
 def _document(ctx: SourceContext) -> tuple[Mapping[str, Any], tuple[datetime, datetime] | None]:
@@ -123,21 +126,20 @@ def _columns(ctx: SourceContext, body: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _watts(ctx: SourceContext) -> float:
-    architecture = str(ctx.options.get("architecture", AVERAGE))
-    table = azure_coefficients()
-    coefficients: VcpuWatts | None = table.get(architecture.lower())
-    if coefficients is None:
+    architecture = str(ctx.options.get("architecture", ccf.AVERAGE))
+    power = ccf.vcpu_power("azure", architecture)
+    if power is None:
         raise ctx.error(
             None,
             f"architecture {architecture!r} is not in CCF's Azure table",
-            f"use one of: {', '.join(sorted(c.architecture for c in table.values()))} ({AZURE_SOURCE})",
+            f"use one of: {', '.join(ccf.architectures('azure'))} (CCF, sci/data/ccf/azure_use.csv)",
         )
     pct = ctx.options.get("utilisation_pct", DEFAULT_UTILISATION_PCT)
     if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0.0 <= pct <= 100.0:
         raise ctx.error(
             None, f"utilisation_pct must be 0-100, got {pct!r}", "fix utilisation_pct in sci.toml"
         )
-    return coefficients.power_w(float(pct) / 100.0)
+    return power.watts(float(pct) / 100.0)
 
 
 def _row(  # noqa: PLR0917 - one row's context, passed once from parse
@@ -159,15 +161,17 @@ def _row(  # noqa: PLR0917 - one row's context, passed once from parse
     category = str(cell("MeterCategory") or "")
     if category.lower() != VM_CATEGORY:
         detail = f"meter category {category or '(empty)'}: no CCF estimate here (only Virtual Machines)"
-        runs.add(IssueKind.NOT_ESTIMATED, Action.DROPPED, detail, number)
+        runs.note(IssueKind.NOT_ESTIMATED, Action.DROPPED, detail, number, key=BY_FINDING, adjacent=True)
         return None
     pack = _hours_per_unit(cell("UnitOfMeasure"))
     if pack is None:
-        runs.add(
+        runs.note(
             IssueKind.UNKNOWN_UNIT,
             Action.DROPPED,
             f"unit {cell('UnitOfMeasure')!r} is not hours: not counted",
             number,
+            key=BY_FINDING,
+            adjacent=True,
         )
         return None
     meter = str(cell("Meter") or cell("MeterName") or "")
@@ -178,7 +182,14 @@ def _row(  # noqa: PLR0917 - one row's context, passed once from parse
         raise ctx.error(number, f"UsageQuantity {cell('UsageQuantity')!r} is not a number", _HINT) from None
     if quantity is None or vcpus is None:
         what = "UsageQuantity is empty" if quantity is None else f"meter {meter!r} does not say its vCPUs"
-        runs.add(IssueKind.MISSING_VALUE, Action.DROPPED, f"{what}: not counted (option vcpus)", number)
+        runs.note(
+            IssueKind.MISSING_VALUE,
+            Action.DROPPED,
+            f"{what}: not counted (option vcpus)",
+            number,
+            key=BY_FINDING,
+            adjacent=True,
+        )
         return None
     start, end = _interval(ctx, cell("UsageDate"), period, number)
     where = cell("ResourceId") or cell("ResourceGroup") or cell("ResourceGroupName") or meter or ctx.device

@@ -18,10 +18,10 @@ from typing import ClassVar, Final
 
 from collectors._chain import Back, ElapsedChain, us_of, utc_of
 from collectors._localtime import LocalClock, describe
-from collectors._runs import IssueRuns
+from collectors._runs import Runs
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, US_PER_S
 
 _LINE: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) - (.*)", re.ASCII)
 _EPOCH: Final = re.compile(r"Epoch (\d+):\s*")
@@ -32,7 +32,6 @@ _SNIFF: Final = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (carbontracker version|The following components were found|Epoch \d+:)"
 )
 _COMPONENTS: Final = {"cpu": Component.CPU, "gpu": Component.GPU}
-_US_PER_S: Final = 1_000_000
 _HINT: Final = "check the file against the original carbontracker log"
 
 
@@ -67,7 +66,7 @@ class _Parser:
         self.ctx = ctx
         self.clock = LocalClock(ctx.timezone) if ctx.timezone is not None else None
         self.chain = ElapsedChain(max_gap_s=ctx.max_gap_s)
-        self.runs = IssueRuns()
+        self.runs = Runs(ctx.device)
         self.epoch: _Epoch | None = None
         self.devices: dict[str, list[str]] = {}
         self.seen_line = False
@@ -92,14 +91,19 @@ class _Parser:
             )
         if self.epoch is not None:
             yield from self._finish(self.epoch, cut=cut)
-        yield from self.runs.close()
+        yield from self.runs.close_all()
 
     def _note(
-        self, kind: IssueKind, action: Action, detail: str, lines: tuple[int, int], **kw: float
+        self,
+        kind: IssueKind,
+        action: Action,
+        detail: str,
+        lines: tuple[int, int],
+        seconds: float | None = None,
     ) -> Iterator[QualityIssue]:
-        closed = self.runs.add(kind, action, detail, device=self.ctx.device, lines=lines, seq=self.seq, **kw)
-        if closed is not None:
-            yield closed
+        yield from self.runs.note(
+            kind, action, detail, lines, key=(kind, action), at=self.seq, seconds=seconds, any_detail=True
+        )
 
     def _message(self, match: re.Match[str], number: int) -> Iterator[Item]:
         self.seen_line = True
@@ -116,8 +120,7 @@ class _Parser:
             if epoch is not None:
                 yield from self._finish(epoch, cut=False)
             stamp, flagged = self._stamp(match, number)
-            if flagged is not None:
-                yield flagged
+            yield from flagged
             self.epoch = _Epoch(int(found[1]), number, stamp, last_line=number)
             return
         duration = _DURATION.fullmatch(message)
@@ -160,7 +163,7 @@ class _Parser:
             )
         return values
 
-    def _stamp(self, match: re.Match[str], number: int) -> tuple[datetime, QualityIssue | None]:
+    def _stamp(self, match: re.Match[str], number: int) -> tuple[datetime, list[QualityIssue]]:
         clock = self.clock
         if clock is None:
             raise self.ctx.error(
@@ -175,14 +178,15 @@ class _Parser:
         except (ValueError, OverflowError):
             raise self.ctx.error(number, f"no such date and time: {match[0][:19]!r}", _HINT) from None
         if flag is None:
-            return utc, None
-        closed = self.runs.add(
+            return utc, []
+        closed = self.runs.note(
             IssueKind.AMBIGUOUS_TIME,
             Action.KEPT,
             describe(flag, clock.zone),
-            device=self.ctx.device,
-            lines=(number, number),
-            seq=self.seq + 1,
+            number,
+            key=(IssueKind.AMBIGUOUS_TIME, Action.KEPT),
+            at=self.seq + 1,
+            any_detail=True,
         )
         return utc, closed
 
@@ -201,7 +205,7 @@ class _Parser:
             )
             return
         try:
-            placed = self.chain.place(us_of(epoch.stamp_utc), round(epoch.duration_s * _US_PER_S))
+            placed = self.chain.place(us_of(epoch.stamp_utc), round(epoch.duration_s * US_PER_S))
             if isinstance(placed, Back):
                 yield from self._note(
                     IssueKind.NON_MONOTONIC,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
 from collectors._localtime import LocalClock, describe
-from collectors._runs import IssueRuns
+from collectors._runs import Runs
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.engine import it_energy_kwh
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
@@ -68,7 +68,7 @@ class _Parser:
     def __init__(self, ctx: SourceContext) -> None:
         self.ctx = ctx
         self.clock = LocalClock(ctx.timezone) if ctx.timezone is not None else None
-        self.runs = IssueRuns()
+        self.runs = Runs(ctx.device)
         self.columns: dict[str, int] = {}
 
     def run(self) -> Iterator[Item]:
@@ -90,13 +90,12 @@ class _Parser:
                 if [c.strip() for c in cells] == list(self.columns):
                     continue  # a repeated header (files concatenated)
                 row, flagged = self._row(cells, number, len(rows) + 1)
-                if flagged is not None:
-                    yield flagged
+                yield from flagged
                 rows.append(row)
         if not self.columns:
             raise self.ctx.error(None, "empty file: no emissions.csv header line")
         yield from self._emit(rows)
-        yield from self.runs.close()
+        yield from self.runs.close_all()
 
     def _header(self, cells: list[str], number: int) -> None:
         columns = {name.strip(): i for i, name in enumerate(cells)}
@@ -126,7 +125,7 @@ class _Parser:
             raise self.ctx.error(number, f"{name} {text!r} is not a number", _HINT)
         return value
 
-    def _row(self, cells: list[str], number: int, seq: int) -> tuple[_Row, QualityIssue | None]:
+    def _row(self, cells: list[str], number: int, seq: int) -> tuple[_Row, list[QualityIssue]]:
         if len(cells) != len(self.columns):
             raise self.ctx.error(
                 number,
@@ -161,13 +160,13 @@ class _Parser:
         )
         return row, flagged
 
-    def _end(self, text: str, number: int, seq: int) -> tuple[datetime, QualityIssue | None]:
+    def _end(self, text: str, number: int, seq: int) -> tuple[datetime, list[QualityIssue]]:
         try:
             wall = datetime.fromisoformat(text)
         except ValueError:
             raise self.ctx.error(number, f"timestamp {text!r} is not ISO 8601", _HINT) from None
         if wall.tzinfo is not None:
-            return wall.astimezone(UTC), None
+            return wall.astimezone(UTC), []
         clock = self.clock
         if clock is None:
             raise self.ctx.error(
@@ -181,15 +180,16 @@ class _Parser:
         except OverflowError:
             raise self.ctx.error(number, f"timestamp {text!r} is out of range", _HINT) from None
         if flag is None:
-            return utc, None
+            return utc, []
         detail = describe(flag, clock.zone)
-        closed = self.runs.add(
+        closed = self.runs.note(
             IssueKind.AMBIGUOUS_TIME,
             Action.KEPT,
             detail,
-            device=self.ctx.device,
-            lines=(number, number),
-            seq=seq,
+            number,
+            key=(IssueKind.AMBIGUOUS_TIME, Action.KEPT),
+            at=seq,
+            any_detail=True,
         )
         return utc, closed
 
@@ -239,28 +239,26 @@ class _Parser:
         ]
         missing = [c.value for c, kwh in row.energies.items() if kwh is None and c.value in self._present()]
         if missing:
-            closed = self.runs.add(
+            yield from self.runs.note(
                 IssueKind.MISSING_VALUE,
                 Action.DROPPED,
                 f"empty {'/'.join(missing)} energy: that component of the run is not counted (never as 0)",
-                device=device,
-                lines=(row.line, row.line),
-                seq=seq,
+                row.line,
+                key=(IssueKind.MISSING_VALUE, Action.DROPPED),
+                at=seq,
+                any_detail=True,
             )
-            if closed is not None:
-                yield closed
         if row.generic_cpu is not None and row.energies[Component.CPU]:
-            closed = self.runs.add(
+            yield from self.runs.note(
                 IssueKind.TOOL_ESTIMATE,
                 Action.KEPT,
                 f"cpu_model {row.generic_cpu!r} names no model: CodeCarbon then estimates CPU power from a "
                 "generic TDP and the load, so its cpu_energy is an estimate, not a meter reading",
-                device=device,
-                lines=(row.line, row.line),
-                seq=seq,
+                row.line,
+                key=(IssueKind.TOOL_ESTIMATE, Action.KEPT),
+                at=seq,
+                any_detail=True,
             )
-            if closed is not None:
-                yield closed
         total = math.fsum(kwh for _, kwh in present)
         for i, (component, kwh) in enumerate(present):
             yield Record(

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from collectors._cloud import Runs, finite, month_start, next_month, read_bytes
+from collectors._cloud import finite, month_start, next_month, read_bytes
+from collectors._runs import BY_FINDING, Runs
 from collectors.base import SourceContext, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, Record, Tier
 from sci.units import G_PER_KG
@@ -97,7 +98,7 @@ class GcpCarbonFootprint:
 class _Parser:
     def __init__(self, ctx: SourceContext) -> None:
         self.ctx = ctx
-        self.runs = Runs(ctx.device)
+        self.runs = Runs(ctx.device, hold=True)
         projects = ctx.options.get("projects")
         self.projects = frozenset(projects) if projects else None
         self.now = datetime.now(UTC)
@@ -106,7 +107,7 @@ class _Parser:
         rows = list(_rows(self.ctx))
         for row in self._one_model(rows):
             yield from self._records(row)
-        yield from self.runs.issues()
+        yield from self.runs.close_all()
 
     def _one_model(self, rows: list[_Row]) -> list[_Row]:
         versions = {row.line: self._version(row) for row in rows}
@@ -130,7 +131,9 @@ class _Parser:
         detail = f"carbon_model_version is not {wanted} (option model_version): not counted"
         for row in rows:
             if versions[row.line] != wanted:
-                self.runs.add(IssueKind.EXCLUDED, Action.DROPPED, detail, row.line)
+                self.runs.note(
+                    IssueKind.EXCLUDED, Action.DROPPED, detail, row.line, key=BY_FINDING, adjacent=True
+                )
         return [row for row in rows if versions[row.line] == wanted]
 
     def _version(self, row: _Row) -> int:
@@ -154,11 +157,13 @@ class _Parser:
         start = self._month(row)
         end = next_month(start)
         if end > self.now:
-            self.runs.add(
+            self.runs.note(
                 IssueKind.PARTIAL_PERIOD,
                 Action.DROPPED,
                 f"usage_month {start:%Y-%m} is not over yet: its figure is partial and not counted",
                 row.line,
+                key=BY_FINDING,
+                adjacent=True,
             )
             return
         where = _text(cells.get("location.region")) or _text(cells.get("location.location")) or "unspecified"
@@ -166,8 +171,13 @@ class _Parser:
         device = f"gcp:{project or account}/{service}/{where}"
         total = self._number(row, TOTAL_LB)
         if total is None:
-            self.runs.add(
-                IssueKind.MISSING_VALUE, Action.DROPPED, f"{TOTAL_LB} is empty: not counted", row.line
+            self.runs.note(
+                IssueKind.MISSING_VALUE,
+                Action.DROPPED,
+                f"{TOTAL_LB} is empty: not counted",
+                row.line,
+                key=BY_FINDING,
+                adjacent=True,
             )
             return
         base = {"device": device, "start_utc": start, "end_utc": end, "line": row.line}
@@ -182,16 +192,23 @@ class _Parser:
     def _counted(self, row: _Row, project: str | None) -> bool:
         if self.projects is not None and project not in self.projects:
             who = f"project {project}" if project else "rows without a project"
-            self.runs.add(
-                IssueKind.EXCLUDED, Action.DROPPED, f"{who} not in option projects: not counted", row.line
+            self.runs.note(
+                IssueKind.EXCLUDED,
+                Action.DROPPED,
+                f"{who} not in option projects: not counted",
+                row.line,
+                key=BY_FINDING,
+                adjacent=True,
             )
             return False
         if project is None:
-            self.runs.add(
+            self.runs.note(
                 IssueKind.MISSING_VALUE,
                 Action.KEPT,
                 "project.id is NULL (no project, or a deleted one): counted under the billing account",
                 row.line,
+                key=BY_FINDING,
+                adjacent=True,
             )
         return True
 
@@ -204,12 +221,14 @@ class _Parser:
         s1, s2, s3 = (float(part) for part in parts if part is not None)
         summed = s1 + s2 + s3
         if abs(summed - total) > max(SUM_TOLERANCE_KG, SUM_TOLERANCE_REL * abs(total)):
-            self.runs.add(
-                IssueKind.INCONSISTENT_TOTAL,
+            self.runs.note(
+                IssueKind.TOTAL_MISMATCH,
                 Action.KEPT,
                 "scope1 + scope2.location_based + scope3 differ from the location-based total: "
                 "the total is counted, without a scope split",
                 row.line,
+                key=BY_FINDING,
+                adjacent=True,
             )
             return None
         return {"1": (s1, s1), "2": (s2, self._number(row, SCOPE2_MB)), "3": (s3, s3)}

@@ -11,14 +11,13 @@ from typing import Any, ClassVar
 from collectors._ci import (
     JOB_OPTIONS,
     CiOptions,
-    IssueRuns,
-    ci_options,
+    job_items,
     job_record,
     string_list,
     unknown_runner,
     utc_time,
 )
-from collectors._json import load_json, located_line, sniff_json
+from collectors._json import located_line, sniff_json
 from collectors.base import SourceContext
 from sci.model import IssueKind, Item
 
@@ -44,18 +43,7 @@ class GithubJobsJson:
         return sniff_json(head, '"run_id"', '"head_sha"', '"started_at"')
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
-        options = ci_options(ctx)
-        runs = IssueRuns(ctx.device)
-        seen: set[object] = set()
-        for index, job in enumerate(_jobs(ctx, load_json(ctx)), start=1):
-            line = located_line(job, index)
-            finding = _finding(ctx, options, job, line, seen)
-            if isinstance(finding, tuple):
-                yield from runs.add(finding[0], line, finding[1])
-                continue
-            yield from runs.close()
-            yield finding
-        yield from runs.close()
+        yield from job_items(ctx, _jobs, _finding)
 
 
 def _jobs(ctx: SourceContext, doc: Any) -> list[Any]:

@@ -14,17 +14,17 @@ from typing import ClassVar
 from collectors._ci import (
     COMMON_OPTIONS,
     CiOptions,
-    IssueRuns,
     ci_options,
     job_record,
     sku_runner,
     unknown_runner,
 )
+from collectors._runs import Runs
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
-from sci.model import IssueKind, Item
+from sci.model import Action, IssueKind, Item
+from sci.units import S_PER_MINUTE
 
 METHOD = "github-usage/actions-minutes"
-S_PER_MINUTE = 60.0
 REQUIRED = ("date", "product", "sku", "quantity", "unit_type")
 MINUTE_UNITS = ("minute", "minutes")
 _ALIASES = {"unit type": "unit_type", "repository slug": "repository", "actions workflow": "workflow_path"}
@@ -74,7 +74,7 @@ class _Parser:
     def __init__(self, ctx: SourceContext) -> None:
         self.ctx = ctx
         self.options: CiOptions = ci_options(ctx)
-        self.runs = IssueRuns(ctx.device)
+        self.runs = Runs(ctx.device)
         self.columns: dict[str, int] = {}
         self.width = 0
 
@@ -120,10 +120,11 @@ class _Parser:
         cell = {name: cells[i].strip() for name, i in self.columns.items()}
         product, unit = cell["product"], cell["unit_type"].lower()
         if product.lower() != "actions" or unit not in MINUTE_UNITS:
-            yield from self.runs.add(
+            yield from self.runs.note(
                 IssueKind.EXCLUDED,
-                line,
+                Action.DROPPED,
                 f"not Actions compute minutes ({product} {cell['sku']}, unit {cell['unit_type']}): outside E",
+                line,
             )
             return
         sku = cell["sku"]

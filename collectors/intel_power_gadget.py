@@ -214,17 +214,17 @@ class _Parser:
         elapsed = self._number(cells, columns["Elapsed Time (sec)"], number, "Elapsed Time")
         if self.anchor is not None and wall <= self.anchor[0]:
             yield from self.runs.note(
-                "time",
                 IssueKind.NON_MONOTONIC,
                 Action.DROPPED,
                 "System Time not after the previous row: the row is dropped",
                 number,
+                key="time",
             )
             return
         utc, flag = self.clock.to_utc(wall)
         if flag is not None:
             yield from self.runs.note(
-                "clock", IssueKind.AMBIGUOUS_TIME, Action.KEPT, describe(flag, self.clock.zone), number
+                IssueKind.AMBIGUOUS_TIME, Action.KEPT, describe(flag, self.clock.zone), number, key="clock"
             )
         begin = self.anchor[1] if self.anchor is not None else utc - timedelta(seconds=max(elapsed, 0.0))
         self.anchor = (wall, utc, elapsed)
@@ -239,11 +239,11 @@ class _Parser:
             counter.last = value
             if value < before:
                 yield from self.runs.note(
-                    f"c{counter.column}",
                     IssueKind.COUNTER_RESET,
                     Action.DROPPED,
                     "a cumulative energy went down (a new log run?): the interval is dropped",
                     number,
+                    key=f"c{counter.column}",
                 )
                 continue
             counter.total_j += value - before

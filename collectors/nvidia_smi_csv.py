@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe
+from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.errors import CollectorError
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
@@ -118,63 +119,17 @@ class _Layout:
 
 
 @dataclass(slots=True)
-class _Run:
-    """An open run of same-kind issues of one device, merged into one ``QualityIssue`` when it closes."""
-
-    kind: IssueKind
-    action: Action
-    detail: str
-    device: str
-    line_start: int
-    line_end: int
-    rows: int = 1
-    seconds: float | None = None
-
-    def issue(self) -> QualityIssue:
-        return QualityIssue(
-            kind=self.kind,
-            action=self.action,
-            line_start=self.line_start,
-            line_end=self.line_end,
-            rows=self.rows,
-            detail=self.detail,
-            device=self.device,
-            seconds=self.seconds,
-        )
-
-
-@dataclass(slots=True)
 class _Series:
     """One GPU: its name, the time its next interval starts at, and its open issue runs."""
 
     device: str
     model: str | None
     anchor: datetime | None = None
-    outcome: _Run | None = None  # gap / missing / negative / non-monotonic
-    clock: _Run | None = None  # ambiguous local time (independent of the outcome)
+    # open issue runs: "outcome" (gap / missing / negative / non-monotonic), "clock" (ambiguous local time)
+    runs: Runs = field(init=False)
 
-    def note(
-        self, kind: IssueKind, action: Action, detail: str, line: int, seconds: float | None = None
-    ) -> _Run | None:
-        """Add an outcome issue for ``line``; return the run it closes, if any."""
-        run = self.outcome
-        if run is not None and run.kind is kind and run.detail == detail:
-            run.line_end = line
-            run.rows += 1
-            if seconds is not None and run.seconds is not None:
-                run.seconds += seconds
-            return None
-        self.outcome = _Run(kind, action, detail, self.device, line, line, seconds=seconds)
-        return run
-
-    def note_time(self, detail: str, line: int) -> _Run | None:
-        run = self.clock
-        if run is not None and run.detail == detail:
-            run.line_end = line
-            run.rows += 1
-            return None
-        self.clock = _Run(IssueKind.AMBIGUOUS_TIME, Action.KEPT, detail, self.device, line, line)
-        return run
+    def __post_init__(self) -> None:
+        self.runs = Runs(self.device)
 
 
 @dataclass(slots=True)
@@ -546,12 +501,11 @@ class _Parser:
             series = series_of(parts, layout, utc, number)
 
             if flag is not None:
-                closed = series.note_time(flag_details[flag], number)
-                if closed is not None:
-                    yield closed.issue()
-            elif series.clock is not None:
-                yield series.clock.issue()
-                series.clock = None
+                yield from series.runs.note(
+                    IssueKind.AMBIGUOUS_TIME, Action.KEPT, flag_details[flag], number, key="clock"
+                )
+            else:
+                yield from series.runs.close("clock")
 
             anchor = series.anchor
             if anchor is None:
@@ -560,19 +514,33 @@ class _Parser:
                 continue
             step_s = (utc - anchor).total_seconds()
             if step_s <= 0.0:
-                closed = series.note(IssueKind.NON_MONOTONIC, Action.DROPPED, back_detail, number)
+                closed = series.runs.note(
+                    IssueKind.NON_MONOTONIC, Action.DROPPED, back_detail, number, key="outcome"
+                )
             elif step_s > max_gap_s:
                 series.anchor = utc
-                closed = series.note(IssueKind.GAP, Action.NOT_BRIDGED, gap_detail, number, seconds=step_s)
+                closed = series.runs.note(
+                    IssueKind.GAP, Action.NOT_BRIDGED, gap_detail, number, key="outcome", seconds=step_s
+                )
             elif power is None:
                 series.anchor = utc
-                closed = series.note(
-                    IssueKind.MISSING_VALUE, Action.DROPPED, missing_detail, number, seconds=step_s
+                closed = series.runs.note(
+                    IssueKind.MISSING_VALUE,
+                    Action.DROPPED,
+                    missing_detail,
+                    number,
+                    key="outcome",
+                    seconds=step_s,
                 )
             elif power < 0.0:
                 series.anchor = utc
-                closed = series.note(
-                    IssueKind.NEGATIVE_VALUE, Action.DROPPED, negative_detail, number, seconds=step_s
+                closed = series.runs.note(
+                    IssueKind.NEGATIVE_VALUE,
+                    Action.DROPPED,
+                    negative_detail,
+                    number,
+                    key="outcome",
+                    seconds=step_s,
                 )
             else:
                 series.anchor = utc
@@ -581,9 +549,7 @@ class _Parser:
                     raise ctx.error(
                         number, f"{layout.power_field} {power:g} W is not a plausible power", _VALUE_HINT
                     )
-                if series.outcome is not None:
-                    yield series.outcome.issue()
-                    series.outcome = None
+                yield from series.runs.close("outcome")
                 yield Record(
                     device=series.device,
                     component=Component.GPU,
@@ -597,36 +563,21 @@ class _Parser:
                     device_model=series.model,
                 )
                 continue
-            if closed is not None:
-                yield closed.issue()
+            yield from closed
 
         yield from self._finish()
 
     def _finish(self) -> Iterator[QualityIssue]:
         ctx = self.ctx
         for series in self.series.values():
-            if series.outcome is not None:
-                yield series.outcome.issue()
-            if series.clock is not None:
-                yield series.clock.issue()
+            yield from series.runs.close("outcome")
+            yield from series.runs.close("clock")
         inferred = self.inference.issue(ctx.device)
         if inferred is not None:
             yield inferred
-        if self.starts:
-            lines = [line for line, _ in self.starts]
-            devices = ", ".join(device for _, device in self.starts)
-            yield QualityIssue(
-                kind=IssueKind.SERIES_START,
-                action=Action.DROPPED,
-                line_start=min(lines),
-                line_end=max(lines),
-                rows=len(self.starts),
-                detail=(
-                    "the first sample of each GPU series opens its first interval, no energy before it: "
-                    f"{devices}"
-                ),
-                device=ctx.device,
-            )
+        issue = series_start(ctx.device, self.starts, "GPU series", reading="sample")
+        if issue is not None:
+            yield issue
 
 
 __all__ = ["POWER_FIELDS", "NvidiaSmiCsv", "field_name", "read_number"]

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from collectors._localtime import LocalClock, describe
-from collectors._runs import IssueRuns
+from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
@@ -119,7 +119,7 @@ class _Parser:
         self.clock = LocalClock(ctx.timezone) if ctx.timezone is not None else None
         self.ticks: _Ticks | None = None
         self.series: dict[str, _Series] = {}
-        self.runs = IssueRuns()
+        self.runs = Runs(ctx.device)
         self.starts: list[tuple[int, str]] = []
         self.row_seq = 0
 
@@ -163,11 +163,17 @@ class _Parser:
     def _note(
         self, kind: IssueKind, action: Action, detail: str, series: _Series, line: int, **kw: Any
     ) -> Iterator[QualityIssue]:
-        closed = self.runs.add(
-            kind, action, detail, device=series.device, lines=(line, line), seq=series.seq, **kw
+        yield from self.runs.note(
+            kind,
+            action,
+            detail,
+            line,
+            key=(kind, action, series.device),
+            at=series.seq,
+            device=series.device,
+            any_detail=True,
+            **kw,
         )
-        if closed is not None:
-            yield closed
 
     def _row(self, tokens: list[str], layout: _Layout, number: int) -> Iterator[Item]:
         if len(tokens) != len(layout.names):
@@ -186,8 +192,7 @@ class _Parser:
         series.seq += 1
         self.row_seq += 1
         utc, flagged = self._time(tokens, layout, name, number)
-        if flagged is not None:
-            yield flagged
+        yield from flagged
         power = _number(tokens[layout.pwr])
         sm = _number(tokens[layout.sm]) if layout.sm >= 0 else None
         if power is False or sm is False:
@@ -233,7 +238,7 @@ class _Parser:
 
     def _time(
         self, tokens: list[str], layout: _Layout, device: str, number: int
-    ) -> tuple[datetime, QualityIssue | None]:
+    ) -> tuple[datetime, list[QualityIssue]]:
         if layout.timed:
             return self._wall(tokens[layout.date], tokens[layout.time], number)
         if self.ticks is None:
@@ -243,13 +248,13 @@ class _Parser:
                 )
             self.ticks = _Ticks(self.start, self.interval_s)
         try:
-            return self.ticks.time_of(device), None
+            return self.ticks.time_of(device), []
         except OverflowError:
             raise self.ctx.error(
                 number, "the row's time (start + ticks x interval_s) is out of range"
             ) from None
 
-    def _wall(self, date: str, time: str, number: int) -> tuple[datetime, QualityIssue | None]:
+    def _wall(self, date: str, time: str, number: int) -> tuple[datetime, list[QualityIssue]]:
         clock = self.clock
         if clock is None:
             raise self.ctx.error(
@@ -267,31 +272,23 @@ class _Parser:
                 "check that the file is not damaged",
             ) from None
         if flag is None:
-            return utc, None
-        closed = self.runs.add(
+            return utc, []
+        closed = self.runs.note(
             IssueKind.AMBIGUOUS_TIME,
             Action.KEPT,
             describe(flag, clock.zone),
-            device=self.ctx.device,
-            lines=(number, number),
-            seq=self.row_seq,
+            number,
+            key=(IssueKind.AMBIGUOUS_TIME, Action.KEPT, self.ctx.device),
+            at=self.row_seq,
+            any_detail=True,
         )
         return utc, closed
 
     def _finish(self) -> Iterator[QualityIssue]:
-        yield from self.runs.close()
-        if self.starts:
-            lines = [line for line, _ in self.starts]
-            yield QualityIssue(
-                kind=IssueKind.SERIES_START,
-                action=Action.DROPPED,
-                line_start=min(lines),
-                line_end=max(lines),
-                rows=len(lines),
-                detail="the first sample of each GPU series opens its first interval, no energy before it: "
-                + ", ".join(device for _, device in self.starts),
-                device=self.ctx.device,
-            )
+        yield from self.runs.close_all()
+        issue = series_start(self.ctx.device, self.starts, "GPU series", reading="sample")
+        if issue is not None:
+            yield issue
 
 
 def _number(token: str) -> float | bool | None:

@@ -20,13 +20,12 @@ from typing import Any, ClassVar, Final
 from xml.parsers.expat import ExpatError
 
 from collectors._chain import Back, ElapsedChain, us_of, utc_of
-from collectors._runs import IssueRuns
+from collectors._runs import Runs
 from collectors.base import SourceContext, head_text
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, NS_PER_US
 
 _BLOCK_BYTES: Final = 1 << 20
-_NS_PER_US: Final = 1_000
 _MJ_PER_KWH: Final = 1_000 * J_PER_KWH
 _XML_START: Final = b"<?xml"
 _APPLE: Final = (("cpu_energy", Component.CPU), ("gpu_energy", Component.GPU), ("ane_energy", Component.ANE))
@@ -81,7 +80,7 @@ class _Parser:
         self.ctx = ctx
         self.device = ctx.device
         self.chain = ElapsedChain(max_gap_s=ctx.max_gap_s)
-        self.runs = IssueRuns()
+        self.runs = Runs(ctx.device)
         self.samples = 0  # documents read as samples
         self.seq = 0
 
@@ -96,17 +95,15 @@ class _Parser:
                 "this collector reads `powermetrics -f plist` output (NUL-separated XML property lists); "
                 'for the default text output use collector = "powermetrics"',
             )
-        yield from self.runs.close()
+        yield from self.runs.close_all()
 
     def _note(
         self, kind: IssueKind, action: Action, detail: str, piece: _Piece, seconds: float | None = None
     ) -> Iterator[QualityIssue]:
         lines = (piece.line_start, piece.line_end)
-        closed = self.runs.add(
-            kind, action, detail, device=self.device, lines=lines, seq=self.seq, seconds=seconds
+        yield from self.runs.note(
+            kind, action, detail, lines, key=(kind, action), at=self.seq, seconds=seconds, any_detail=True
         )
-        if closed is not None:
-            yield closed
 
     def _document(self, piece: _Piece) -> Iterator[Item]:
         try:
@@ -122,7 +119,7 @@ class _Parser:
             return
         self.samples += 1
         stamp, elapsed_ns, model, processor = sample
-        elapsed_us = round(elapsed_ns / _NS_PER_US)
+        elapsed_us = round(elapsed_ns / NS_PER_US)
         figures = _figures(processor)
         if figures is None:
             yield from self._note(

@@ -24,11 +24,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, KeysView, Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Final
 
 from collectors._chain import Back, ElapsedChain
+from collectors._runs import Runs
 from collectors.base import SourceContext, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH, MS_PER_S, MW_PER_W
@@ -469,21 +470,15 @@ _Span = tuple[float, datetime, datetime]  # elapsed ms, start, end
 _METHODS: Final = {component: f"powermetrics/{component.value}-power" for component in Component}
 
 
-@dataclass(slots=True)
-class _Run:
-    """Consecutive samples with the same finding, merged into one issue."""
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """What a closed run's detail is written from: its sample count and its worst value."""
 
-    kind: IssueKind
-    action: Action
-    last_index: int
-    line_start: int
-    line_end: int
     rows: int
-    seconds: float | None
     worst: float
 
 
-def _no_power_detail(run: _Run) -> str:
+def _no_power_detail(run: _Tally) -> str:
     combined = " (a Combined Power line alone is not split into components)" if run.worst else ""
     return (
         f"{run.rows} sample(s) without a CPU/GPU/ANE/DRAM/Package power line{combined}: their time is "
@@ -491,7 +486,7 @@ def _no_power_detail(run: _Run) -> str:
     )
 
 
-_DETAILS: Final[dict[tuple[IssueKind, Action], Callable[[_Run], str]]] = {
+_DETAILS: Final[dict[tuple[IssueKind, Action], Callable[[_Tally], str]]] = {
     (IssueKind.NON_MONOTONIC, Action.DROPPED): lambda run: (
         f"{run.rows} sample(s) start before the previous sample ended (time went back by up to "
         f"{run.worst:.3f} s): dropped. Was the clock changed, or were logs concatenated out of order?"
@@ -514,12 +509,17 @@ _DETAILS: Final[dict[tuple[IssueKind, Action], Callable[[_Run], str]]] = {
 
 
 class _Runs:
-    """Open runs of sample-level findings, at most one per (kind, action)."""
+    """Open runs of sample-level findings, at most one per (kind, action) (``collectors/_runs.py``); the
+    detail is written when a run closes, from its sample count and its worst value."""
 
     def __init__(self, device: str, out: list[Item]) -> None:
-        self.device = device
         self.out = out
-        self.open: dict[tuple[IssueKind, Action], _Run] = {}
+        self.runs = Runs(device)
+        self.worst: dict[tuple[IssueKind, Action], float] = {}
+
+    @property
+    def open(self) -> bool:
+        return bool(self.runs)
 
     def add(
         self,
@@ -532,40 +532,23 @@ class _Runs:
         worst: float = 0.0,
     ) -> None:
         key = (kind, action)
-        run = self.open.get(key)
-        if run is not None and run.last_index == index - 1:
-            run.last_index = index
-            run.line_end = lines[1]
-            run.rows += 1
-            if seconds is not None:
-                run.seconds = (run.seconds or 0.0) + seconds
-            if abs(worst) > abs(run.worst):
-                run.worst = worst
-            return
-        if run is not None:
-            self.out.append(self._issue(run))
-        self.open[key] = _Run(kind, action, index, lines[0], lines[1], 1, seconds, worst)
+        before = self.runs.get(key)
+        closed = self.runs.note(kind, action, "", lines, key=key, at=index, seconds=seconds)
+        if closed or before is None:
+            self._out(closed)
+            self.worst[key] = worst
+        elif abs(worst) > abs(self.worst[key]):
+            self.worst[key] = worst
 
     def flush_before(self, index: int) -> None:
         """Close the runs that sample ``index`` cannot extend."""
-        for key, run in list(self.open.items()):
-            if run.last_index < index - 1:
-                del self.open[key]
-                self.out.append(self._issue(run))
+        self._out(self.runs.close_stale(index))
 
     def close(self) -> None:
-        for run in self.open.values():
-            self.out.append(self._issue(run))
-        self.open.clear()
+        self._out(self.runs.close_all())
 
-    def _issue(self, run: _Run) -> QualityIssue:
-        return QualityIssue(
-            kind=run.kind,
-            action=run.action,
-            line_start=run.line_start,
-            line_end=run.line_end,
-            rows=run.rows,
-            detail=_DETAILS[run.kind, run.action](run),
-            device=self.device,
-            seconds=run.seconds,
-        )
+    def _out(self, issues: list[QualityIssue]) -> None:
+        for issue in issues:
+            key = (issue.kind, issue.action)
+            detail = _DETAILS[key](_Tally(issue.rows, self.worst[key]))
+            self.out.append(replace(issue, detail=detail))

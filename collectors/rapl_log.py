@@ -20,10 +20,9 @@ from typing import ClassVar
 from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, UJ_PER_J
 
 HEADER = "timestamp,zone,name,energy_uj,max_energy_range_uj"
-UJ_PER_J = 1_000_000.0
 MAX_WRAP_POWER_W = 2_000.0
 """A wrapped delta implying more than this (per zone) is not a wrap: the counter was reset (reboot)."""
 
@@ -181,7 +180,7 @@ class _Parser:
                 else "energy_uj is outside 0..max_energy_range_uj: the reading is skipped"
             )
             kind = IssueKind.MISSING_VALUE if energy_uj is None else IssueKind.MALFORMED_ROW
-            yield from runs.note(zone.zone, kind, Action.DROPPED, detail, number)
+            yield from runs.note(kind, Action.DROPPED, detail, number, key=zone.zone)
             return
         if zone.anchor is None:
             zone.anchor = (utc, energy_uj)
@@ -191,7 +190,7 @@ class _Parser:
         step_s = (utc - before).total_seconds()
         if step_s <= 0:
             detail = "timestamp not after the zone's previous reading: the reading is dropped"
-            yield from runs.note(zone.zone, IssueKind.NON_MONOTONIC, Action.DROPPED, detail, number)
+            yield from runs.note(IssueKind.NON_MONOTONIC, Action.DROPPED, detail, number, key=zone.zone)
             return
         zone.anchor = (utc, energy_uj)
         if step_s > self.ctx.max_gap_s:
@@ -199,7 +198,9 @@ class _Parser:
                 f"readings more than max_gap_s = {self.ctx.max_gap_s:g} s apart: the counter may have "
                 "wrapped unseen, the time between is not covered"
             )
-            yield from runs.note(zone.zone, IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s)
+            yield from runs.note(
+                IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s, key=zone.zone
+            )
             return
         delta_uj = energy_uj - e1
         if delta_uj < 0:
@@ -210,11 +211,11 @@ class _Parser:
                     f"{MAX_WRAP_POWER_W:g} W: reset (reboot, driver reload), the interval is dropped"
                 )
                 yield from runs.note(
-                    zone.zone, IssueKind.COUNTER_RESET, Action.DROPPED, detail, number, seconds=step_s
+                    IssueKind.COUNTER_RESET, Action.DROPPED, detail, number, seconds=step_s, key=zone.zone
                 )
                 return
             detail = f"the counter wrapped at max_energy_range_uj = {max_uj}: delta = (max - e1) + e2"
-            yield from runs.note(zone.zone, IssueKind.COUNTER_WRAP, Action.KEPT, detail, number)
+            yield from runs.note(IssueKind.COUNTER_WRAP, Action.KEPT, detail, number, key=zone.zone)
         else:
             yield from runs.close(zone.zone)
         assert zone.component is not None

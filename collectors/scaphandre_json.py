@@ -21,9 +21,8 @@ from typing import Any, BinaryIO, ClassVar, TypeGuard
 from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, head_text
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
-from sci.units import J_PER_KWH
+from sci.units import J_PER_KWH, UW_PER_W
 
-UW_PER_W = 1_000_000.0
 CHUNK = 1 << 20
 _DECODER = json.JSONDecoder()
 _SPACE = " \t\r\n"
@@ -198,11 +197,11 @@ class _Parser:
             stamp = _any_timestamp(report)
         if not _is_number(stamp):
             yield from self.runs.note(
-                "host",
                 IssueKind.MISSING_VALUE,
                 Action.DROPPED,
                 "a report without a timestamp (an old Scaphandre?): not read",
                 line,
+                key="host",
             )
             return
         try:
@@ -217,34 +216,34 @@ class _Parser:
         step_s = (utc - begin).total_seconds()
         if step_s <= 0:
             yield from self.runs.note(
-                "host",
                 IssueKind.NON_MONOTONIC,
                 Action.DROPPED,
                 "timestamp not after the previous report: the report is dropped",
                 line,
+                key="host",
             )
             return
         self.anchor = utc
         if step_s > self.ctx.max_gap_s:
             yield from self.runs.note(
-                "host",
                 IssueKind.GAP,
                 Action.NOT_BRIDGED,
                 f"reports more than max_gap_s = {self.ctx.max_gap_s:g} s apart: the time between is not "
                 "covered",
                 line,
                 seconds=step_s,
+                key="host",
             )
             return
         if not _is_number(power_uw):
             yield from self.runs.note(
-                "host",
                 IssueKind.NO_POWER_DATA,
                 Action.DROPPED,
                 "no host consumption (Scaphandre omits host before it has two readings): the interval is "
                 "dropped, never counted as 0 W",
                 line,
                 seconds=step_s,
+                key="host",
             )
             return
         energy_kwh = float(power_uw) / UW_PER_W * step_s / J_PER_KWH

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from collectors._localtime import LocalClock, TimeFlag, describe, resolve
+from collectors._runs import Runs
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 
@@ -137,7 +138,7 @@ class _Parser:
         self.defaults = _defaults(ctx)
         # Naive starts are resolved in file order against the previous start.
         self.start_clock = LocalClock(ctx.timezone) if ctx.timezone is not None else None
-        self.time_runs: dict[str, QualityIssue] = {}  # open AMBIGUOUS_TIME run per device
+        self.time_runs = Runs(ctx.device)  # open AMBIGUOUS_TIME run per device
 
     # -- cells ------------------------------------------------------------------------------------------
 
@@ -336,34 +337,15 @@ class _Parser:
         )
         return record, flag
 
-    def _note_time(self, device: str, flag: TimeFlag | None, line: int) -> QualityIssue | None:
+    def _note_time(self, device: str, flag: TimeFlag | None, line: int) -> list[QualityIssue]:
         """Merge AMBIGUOUS_TIME rows of one device while they are consecutive; return a closed run."""
-        run = self.time_runs.get(device)
         if flag is None:
-            return self.time_runs.pop(device) if run is not None else None
+            return self.time_runs.close(device)
         zone = self.ctx.timezone
         detail = describe(flag, zone) if zone is not None else flag.value
-        if run is not None and run.detail == detail:
-            self.time_runs[device] = QualityIssue(
-                kind=run.kind,
-                action=run.action,
-                line_start=run.line_start,
-                line_end=line,
-                rows=run.rows + 1,
-                detail=detail,
-                device=device,
-            )
-            return None
-        self.time_runs[device] = QualityIssue(
-            kind=IssueKind.AMBIGUOUS_TIME,
-            action=Action.KEPT,
-            line_start=line,
-            line_end=line,
-            rows=1,
-            detail=detail,
-            device=device,
+        return self.time_runs.note(
+            IssueKind.AMBIGUOUS_TIME, Action.KEPT, detail, line, key=device, device=device
         )
-        return run
 
     def run(self) -> Iterator[Item]:
         with numbered_lines(self.ctx) as lines:
@@ -391,11 +373,9 @@ class _Parser:
                     "check this line's commas and quotes",
                 )
             record, flag = self._row(cells, header, number)
-            closed = self._note_time(record.device, flag, number)
-            if closed is not None:
-                yield closed
+            yield from self._note_time(record.device, flag, number)
             yield record
-        yield from self.time_runs.values()
+        yield from self.time_runs.close_all()
 
 
 __all__ = ["METHOD", "TdpProxy"]

@@ -190,7 +190,7 @@ class _Parser:
                     if header is not None:
                         detail = "not a turbostat row (stderr interleaved?): the line is skipped"
                         yield from self.runs.note(
-                            "noise", IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number
+                            IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number, key="noise"
                         )
                     continue  # before the first header: the system-configuration dump
                 if header is None:
@@ -307,7 +307,7 @@ class _Parser:
         step_s = (end - begin).total_seconds()
         if step_s <= 0:
             detail = f"{TIME_COLUMN} not after the previous reading: the reading is dropped"
-            yield from self.runs.note("time", IssueKind.NON_MONOTONIC, Action.DROPPED, detail, number)
+            yield from self.runs.note(IssueKind.NON_MONOTONIC, Action.DROPPED, detail, number, key="time")
             return
         self.anchor = end
         if header.time >= 0 and self.ctx.max_gap_s < step_s:
@@ -316,7 +316,7 @@ class _Parser:
                 "the time between is not covered"
             )
             yield from self.runs.note(
-                "time", IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s
+                IssueKind.GAP, Action.NOT_BRIDGED, detail, number, seconds=step_s, key="time"
             )
             return
         yield from self.runs.close("time")
@@ -331,7 +331,7 @@ class _Parser:
         if value is None:
             detail = f"{name} is empty on the summary row: the interval is dropped, never counted as 0"
             yield from self.runs.note(
-                name, IssueKind.MISSING_VALUE, Action.DROPPED, detail, number, seconds=step_s
+                IssueKind.MISSING_VALUE, Action.DROPPED, detail, number, seconds=step_s, key=name
             )
             return
         try:
@@ -342,7 +342,7 @@ class _Parser:
         if not math.isfinite(energy_j):
             detail = f"{name} {value!r} is not a number: the interval is dropped"
             yield from self.runs.note(
-                name, IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number, seconds=step_s
+                IssueKind.MALFORMED_ROW, Action.DROPPED, detail, number, seconds=step_s, key=name
             )
             return
         yield from self.runs.close(name)

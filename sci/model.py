@@ -114,9 +114,8 @@ class IssueKind(StrEnum):
     UNKNOWN_UNIT = "unknown-unit"  # a unit the collector does not know: the row is dropped
     PARTIAL_PERIOD = "partial-period"  # a period only partly covered (a month still open)
     NO_RECORDS = "no-records"  # the file yielded nothing to count (empty, or only headers)
-    # parts that do not add up to their stated total (AWS scopes 1+2+3 vs the total): the parts count
+    # a provider's parts (scopes 1+2+3) do not add up to its stated total: the collector says which counts
     TOTAL_MISMATCH = "total-mismatch"
-    INCONSISTENT_TOTAL = "inconsistent-total"  # a provider's parts (scopes) do not add up to its total
     NOT_ESTIMATED = "not-estimated"  # usage a proxy has no coefficient for (storage, network): outside E
     TOOL_ESTIMATE = "tool-estimate"  # a tool's "measured" figure that is itself an estimate (TDP fallback)
 

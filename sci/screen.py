@@ -11,33 +11,12 @@ formula, not a glitching sensor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
+from collectors._runs import Runs
 from sci.model import Action, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH
 
 _QUANTITIES = ("energy_kwh", "carbon_g", "runtime_s", "tdp_w")
-
-
-@dataclass(slots=True)
-class _Run:
-    kind: IssueKind
-    device: str
-    line_start: int
-    line_end: int
-    rows: int
-    detail: str
-
-    def issue(self) -> QualityIssue:
-        return QualityIssue(
-            kind=self.kind,
-            action=Action.DROPPED,
-            line_start=self.line_start,
-            line_end=self.line_end,
-            rows=self.rows,
-            detail=self.detail,
-            device=self.device,
-        )
 
 
 def problem(record: Record, max_power_w: Mapping[str, float]) -> tuple[IssueKind, str] | None:
@@ -69,7 +48,7 @@ def _over(record: Record, value_w: float, ceiling_w: float, what: str) -> str:
 
 def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: str) -> Iterator[Item]:
     """``items`` without the records that fail :func:`problem`; runs of them become one issue each."""
-    run: _Run | None = None
+    runs = Runs(device)
     kept = 0
     last_line = 0
     for item in items:
@@ -81,20 +60,11 @@ def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: st
             continue
         assert isinstance(item, Record)
         kind, detail = found
-        if (
-            run is not None
-            and run.kind == kind
-            and run.device == item.device
-            and item.line <= run.line_end + 1
-        ):
-            run.line_end = max(run.line_end, item.line)
-            run.rows += 1
-            continue
-        if run is not None:
-            yield run.issue()
-        run = _Run(kind, item.device or device, item.line, item.line, 1, detail)
-    if run is not None:
-        yield run.issue()
+        device_of = item.device or device
+        yield from runs.note(
+            kind, Action.DROPPED, detail, item.line, device=device_of, adjacent=True, any_detail=True
+        )
+    yield from runs.close_all()
     if not kept:
         yield QualityIssue(
             kind=IssueKind.NO_RECORDS,

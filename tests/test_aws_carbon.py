@@ -16,7 +16,6 @@ from aws_helpers import FIXTURES, config, ingest_and_compute, parse
 from hypothesis import given, settings
 from strategies import file_bytes
 
-import collectors
 from collectors.aws_carbon_export import METHOD, AwsCarbonExport
 from collectors.base import SourceContext, head_bytes
 from sci.errors import CollectorError
@@ -76,9 +75,7 @@ def test_parquet_gives_the_same_records_with_row_numbers(tmp_path: Path) -> None
     assert AwsCarbonExport.sniff(head_bytes(path))
 
 
-def test_sniff_and_detection() -> None:
-    assert collectors.detect(V3) == "aws-carbon"
-    assert collectors.detect(DIR / "carbon_emissions_v2_totals.csv.gz") == "aws-carbon"
+def test_sniff_refuses_a_runtime_log() -> None:  # fixtures' detection: tests/test_detect.py
     assert not AwsCarbonExport.sniff(b"start,end,utilisation_pct\n")
 
 

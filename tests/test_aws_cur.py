@@ -17,7 +17,6 @@ from aws_helpers import FIXTURES, config, ingest_and_compute, parse
 from hypothesis import given, settings
 from strategies import file_bytes
 
-import collectors
 from collectors.aws_cur_usage import METHOD, AwsCurUsage
 from collectors.base import SourceContext
 from sci import app
@@ -54,7 +53,7 @@ def test_instance_hours_become_ccf_cpu_energy() -> None:
 
 def test_architecture_and_utilisation_options() -> None:
     records, _ = parse(AwsCurUsage, HOURLY, architecture="Graviton3", utilisation_pct=100.0)
-    graviton3 = ccf.aws_power("graviton3")
+    graviton3 = ccf.vcpu_power("aws", "graviton3")
     assert graviton3 is not None
     assert records[0].energy_kwh == pytest.approx(2 * graviton3.max_w / 1000)
     with pytest.raises(CollectorError, match="not in Cloud Carbon Footprint"):
@@ -106,10 +105,6 @@ def test_parquet_with_a_product_map(tmp_path: Path) -> None:
     ]
 
 
-def test_detection() -> None:
-    assert collectors.detect(HOURLY) == "aws-cur"
-
-
 def test_ingest_and_compute_apply_pue_once_and_the_region_grid(tmp_path: Path) -> None:
     shutil.copy(HOURLY, tmp_path / HOURLY.name)
     result = ingest_and_compute(config(tmp_path, f'collector = "aws-cur"\npaths = ["{HOURLY.name}"]'))
@@ -137,10 +132,10 @@ def test_ccf_tables_carry_provenance_and_embodied_lookups() -> None:
     assert m5.total_kgco2e > 1000.0
     assert "Apache-2.0" in m5.licence
     assert ccf.aws_embodied("no.such") is None
-    average = ccf.aws_power()
+    average = ccf.vcpu_power("aws")
     assert average is not None
     assert (average.min_w, average.max_w) == (pytest.approx(MEAN_MIN_W), pytest.approx(MEAN_MAX_W))
-    assert "Graviton4" in ccf.aws_architectures()
+    assert "Graviton4" in ccf.architectures("aws")
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs the shared CCF snapshot at {SHARED}")

@@ -15,13 +15,12 @@ from hypothesis import given, settings
 from local_http import serve
 from strategies import file_bytes
 
-import collectors
 from collectors.azure_carbon_report import AzureCarbonReport
 from collectors.azure_usage import AzureUsage
 from collectors.base import SourceContext
 from sci.app import run_ingest
 from sci.cloud import azure
-from sci.cloud.ccf import azure_coefficients
+from sci.cloud.ccf import vcpu_power
 from sci.config import load_config
 from sci.errors import CollectorError, SciError
 from sci.model import Action, IssueKind, QualityIssue, Record, Tier
@@ -109,11 +108,6 @@ def test_range_ending_in_the_future_is_partial(tmp_path: Path) -> None:
     assert [(i.action, i.rows) for i in partial] == [(Action.DROPPED, 2)]
 
 
-def test_sniffing_tells_the_three_formats_apart() -> None:
-    assert collectors.detect(MONTHLY) == "azure-carbon"
-    assert collectors.detect(VM_HOURS) == "azure-usage"
-
-
 @settings(max_examples=150)
 @given(file_bytes(max_size=500))
 def test_arbitrary_bytes(data: bytes) -> None:
@@ -130,7 +124,8 @@ def test_arbitrary_bytes(data: bytes) -> None:
 
 def test_vm_hours_times_vcpus_times_ccf_watts() -> None:
     records, issues = parse(AzureUsage, VM_HOURS)
-    average = azure_coefficients()["average"]
+    average = vcpu_power("azure")
+    assert average is not None
     watts = average.min_w + 0.5 * (average.max_w - average.min_w)  # CCF: 50 % utilisation by default
     assert [(r.device, r.line) for r in records] == [("azure:ml-prod", 1), ("azure:ml-train", 2)]
     assert records[0].energy_kwh == pytest.approx(744.0 * 4 * watts / 1000)  # D4s v5: 4 vCPUs
@@ -151,9 +146,9 @@ def test_architecture_option_and_unknown_unit(tmp_path: Path) -> None:
     path = tmp_path / "units.json"
     path.write_text(json.dumps(document))
     records, issues = parse(AzureUsage, path, architecture="Cascade Lake", utilisation_pct=100.0)
-    assert records[0].energy_kwh == pytest.approx(
-        7440.0 * 4 * azure_coefficients()["cascade lake"].max_w / 1000
-    )
+    cascade_lake = vcpu_power("azure", "Cascade Lake")
+    assert cascade_lake is not None
+    assert records[0].energy_kwh == pytest.approx(7440.0 * 4 * cascade_lake.max_w / 1000)
     assert IssueKind.NOT_ESTIMATED in {i.kind for i in issues}  # the GB/Month row is Storage anyway
     properties["rows"][0][1] = "Virtual Machines"
     properties["rows"][0][-1] = "1 GB/Month"

@@ -1,4 +1,4 @@
-"""The CI runner table, the collectors' detection, the runners option in sci.toml, and the CI example
+"""The CI runner table, the runners option in sci.toml, and the CI example
 end to end (E, M and SCI checked by hand)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import collectors
 from collectors._ci import DEFAULT_UTILISATION_PCT, bundled_runners
 from sci import app
 from sci.config import config_from_dict, load_config
@@ -20,7 +19,6 @@ from sci.units import G_PER_KG, HOURS_PER_YEAR, J_PER_KWH
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "sci" / "data" / "ci_runners.csv"
 FIXTURES = ROOT / "tests" / "fixtures"
-CI_COLLECTORS = ("github-usage", "github-jobs", "gitlab-jobs")
 
 
 def test_every_runner_row_names_its_source_and_a_model_in_the_tdp_table() -> None:
@@ -40,33 +38,6 @@ def test_every_runner_row_names_its_source_and_a_model_in_the_tdp_table() -> Non
     assert bundled_runners()["macos-latest"].resource_share == 3 / 8
     assert bundled_runners()["saas-linux-small-amd64"].resource_share == 2 / 128
     assert DEFAULT_UTILISATION_PCT == 50.0
-
-
-@pytest.mark.parametrize(
-    ("name", "collector"),
-    [
-        ("github_usage_report_legacy_andymckay_example.csv", "github-usage"),
-        ("github_usage_report_legacy_emmercm_blog_excerpt.csv", "github-usage"),
-        ("github_usage_report_legacy_andymckay_truncated.csv", "github-usage"),
-        ("github_usage_report_enhanced_billing.csv", "github-usage"),
-        ("github_api_workflow_run_jobs_example.json", "github-jobs"),
-        ("github_api_workflow_run_jobs_pages.json", "github-jobs"),
-        ("gitlab_api_list_project_jobs_example.json", "gitlab-jobs"),
-        ("gitlab_api_list_project_jobs_saas.json", "gitlab-jobs"),
-    ],
-)
-def test_detection_recognises_the_ci_fixtures(name: str, collector: str) -> None:
-    assert collectors.detect(FIXTURES / "ci" / name) == collector
-
-
-def test_ci_collectors_claim_no_other_fixture() -> None:
-    others = [p for p in FIXTURES.rglob("*") if p.is_file() and p.parent.name not in ("ci", "results")]
-    assert others
-    for path in others:
-        if path.name == "README.md":
-            continue
-        for name in CI_COLLECTORS:
-            assert not collectors.load(name).sniff(path.read_bytes()[: 64 * 1024]), (name, path)
 
 
 def test_runners_is_a_table_option_in_sci_toml(tmp_path: Path) -> None:

@@ -1,37 +1,122 @@
-"""Auto-detection: each file's format is recognised from its content, or it is a clear error."""
+"""Auto-detection: every fixture is claimed by its own collector and by no other, or is a clear error."""
 
 from __future__ import annotations
 
 import gzip
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from strategies import file_bytes
 
 import collectors
+from collectors.base import head_bytes
 from sci import app
 from sci.config import load_config
 from sci.errors import CollectorError, ConfigError, SciError
 from sci.ingest import Outcome
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FOLDER_FORMAT = {"powermetrics": "powermetrics", "nvidia_smi": "nvidia-smi", "tdp_proxy": "tdp-proxy"}
-NOT_WHOLE = {"m1_monterey_text_cut_in_header.txt"}  # starts mid-sample: no header to recognise
+
+# The collector that owns each fixture, by folder (or by folder/file-name prefix where a folder holds several
+# formats): the longest matching prefix of the path below tests/fixtures wins.
+OWNER = {
+    "aws_carbon": "aws-carbon",
+    "aws_cur": "aws-cur",
+    "azure_carbon": "azure-carbon",
+    "azure_usage": "azure-usage",
+    "carbontracker": "carbontracker",
+    "ci/github_usage_": "github-usage",
+    "ci/github_api_": "github-jobs",
+    "ci/gitlab_api_": "gitlab-jobs",
+    "codecarbon": "codecarbon",
+    "gcp_carbon": "gcp-carbon",
+    "intel_power_gadget": "intel-power-gadget",
+    "measure": "measure",
+    "nvidia_smi": "nvidia-smi",
+    "nvidia_smi_dmon": "nvidia-smi-dmon",
+    "powermetrics": "powermetrics",
+    "powermetrics_plist": "powermetrics-plist",
+    "rapl": "rapl",
+    "scaphandre": "scaphandre",
+    "tdp_proxy": "tdp-proxy",
+    "turbostat": "turbostat",
+}
+# Files no collector may recognise from content alone: ingesting them needs an explicit collector, or they
+# are not inputs at all.
+UNSNIFFABLE = {
+    "aws_carbon/carbon_emissions_missing_columns.csv": "no usage_account_id column, which the sniff keys on",
+    "azure_usage/costmanagement_2023-03-01_BillingAccountQueryGrouping.json": "no UsageQuantity column",
+    "carbontracker/parse_all_logs_result.json": "CarbonTracker's parser output: the reference figures",
+    "carbontracker/sci_18587.635328_2026-11-22T035532Z_carbontracker_err.log": "the warnings log",
+    "carbontracker/sci_18587.635328_2026-11-22T035532Z_carbontracker_output.log": "the output log",
+    "gcp_carbon/carbon_footprint_missing_columns.csv": "no carbon_model_version column",
+    "measure/generate.py": "the script that wrote the measure fixtures",
+    "nvidia_smi/query_gpu_csv_nounits_2gpu_l1_noheader.csv": "--format=csv,noheader: no header to recognise",
+    "nvidia_smi/query_gpu_csv_units_a100_omniopt_noheader.csv": "--format=csv,noheader: no header",
+    "scaphandre/json_exporter_issue85_sockets_excerpt.json": "a fragment quoted in an issue, not a report",
+}
+NOT_INPUTS = {  # folders of other things than input files; no collector may claim any file in them
+    "measure/powercap_codecarbon": "a powercap sysfs snapshot for measure's RAPL reader",
+    "rapl/sysfs": "a powercap sysfs snapshot",
+    "results": "team result documents for the report",
+}
 
 
-def fixture_files(folder: str) -> list[Path]:
-    return sorted(p for p in (FIXTURES / folder).iterdir() if p.suffix != ".md" and p.name not in NOT_WHOLE)
+def _name(path: Path) -> str:
+    return path.relative_to(FIXTURES).as_posix()
 
 
-@pytest.mark.parametrize(
-    "path",
-    [p for folder in FOLDER_FORMAT for p in fixture_files(folder) if "noheader" not in p.name],
-    ids=lambda p: p.name,
-)
-def test_every_fixture_is_recognised_as_its_format(path: Path) -> None:
-    assert collectors.detect(path) == FOLDER_FORMAT[path.parent.name]
+def _fixtures() -> list[Path]:
+    return sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix != ".md")
+
+
+def _not_input(path: Path) -> bool:
+    return any(_name(path).startswith(folder + "/") for folder in NOT_INPUTS)
+
+
+def _owner(path: Path) -> str | None:
+    name = _name(path)
+    if name in UNSNIFFABLE:
+        return None
+    matches = [key for key in OWNER if name.startswith(key + "/") or ("/" in key and name.startswith(key))]
+    assert matches, f"{name}: add its folder to OWNER (or the file to UNSNIFFABLE, the folder to NOT_INPUTS)"
+    return OWNER[max(matches, key=len)]
+
+
+def _claims(path: Path) -> list[str]:
+    head = head_bytes(path)
+    return [name for name, _ in collectors.BUILTIN if collectors.load(name).sniff(head)]
+
+
+@pytest.mark.parametrize("path", [p for p in _fixtures() if not _not_input(p)], ids=_name)
+def test_each_fixture_is_detected_as_its_owner_and_claimed_by_no_other(path: Path) -> None:
+    owner = _owner(path)
+    if owner is None:
+        with pytest.raises(CollectorError, match="unrecognised format"):
+            collectors.detect(path)
+    else:
+        assert collectors.detect(path) == owner
+    assert _claims(path) == ([] if owner is None else [owner])
+
+
+def test_no_collector_claims_what_is_not_an_input() -> None:
+    files = [p for p in _fixtures() if _not_input(p)]
+    assert len(files) > 100
+    assert {_name(p): _claims(p) for p in files if _claims(p)} == {}
+
+
+def test_the_lists_name_existing_fixtures_and_every_collector_owns_one() -> None:
+    for name in [*UNSNIFFABLE, *NOT_INPUTS]:
+        assert (FIXTURES / name).exists(), name
+    assert set(OWNER.values()) == {name for name, _ in collectors.BUILTIN}
+
+
+def test_the_most_general_sniff_is_asked_last() -> None:
+    names = [name for name, _ in collectors.BUILTIN]
+    assert names[-1] == "tdp-proxy"  # any CSV with start and end columns
 
 
 def test_a_gzip_log_is_recognised_by_its_decompressed_content(tmp_path: Path) -> None:
@@ -72,8 +157,6 @@ def test_auto_sources_and_ingest_by_path(tmp_path: Path) -> None:
     assert outcome.outcome == Outcome.INGESTED
     with pytest.raises(ConfigError, match="local time without a zone"):
         app.run_ingest_paths(config, [tmp_path / "gpu.csv"], platform="gpus")
-    from zoneinfo import ZoneInfo
-
     (gpu,) = app.run_ingest_paths(config, [tmp_path / "gpu.csv"], platform="gpus", timezone=ZoneInfo("UTC"))
     assert gpu.records > 0
     with pytest.raises(SciError, match="unknown platform"):

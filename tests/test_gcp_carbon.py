@@ -107,9 +107,7 @@ def test_totals_without_scope_columns(tmp_path: Path) -> None:
     assert first.method == "gcp-carbon/total-location-based"
 
 
-def test_sniff_and_detect() -> None:
-    for name in ("carbon_footprint_2026-10.ndjson", "carbon_footprint_2026-10.csv"):
-        assert collectors.detect(FIXTURES / name) == "gcp-carbon"
+def test_sniff_refuses_a_runtime_log() -> None:  # fixtures' detection: tests/test_detect.py
     assert not GcpCarbonFootprint.sniff(b"start,end\n2026-10-01T00:00:00Z,2026-10-01T01:00:00Z\n")
 
 
@@ -149,9 +147,7 @@ def test_scope_sum_mismatch_uses_the_total_and_says_so() -> None:
     records, issues = parse(FIXTURES / "carbon_footprint_scope_mismatch.ndjson")
     first = [r for r in records if r.line == 1]
     assert [(r.scope, r.carbon_g) for r in first] == [(None, 140_000.0)]
-    assert [(i.kind, i.action, i.line_start) for i in issues] == [
-        (IssueKind.INCONSISTENT_TOTAL, Action.KEPT, 1)
-    ]
+    assert [(i.kind, i.action, i.line_start) for i in issues] == [(IssueKind.TOTAL_MISMATCH, Action.KEPT, 1)]
 
 
 def test_open_month_is_dropped_as_partial(tmp_path: Path) -> None:

@@ -1,12 +1,14 @@
 """Build the Cloud Carbon Footprint coefficient tables sci-report ships in ``sci/data/ccf/``.
 
 Inputs (``<shared>/formats/emission_factors/ccf/``, a snapshot of ccf-coefficients, Apache-2.0):
-- ``coefficients-aws-use.csv``: per CPU microarchitecture, Min and Max Watts per vCPU (SPECpower based);
+- ``coefficients-aws-use.csv`` and ``coefficients-azure-use.csv``: per CPU microarchitecture, Min and Max
+  Watts per vCPU (SPECpower based) -> ``aws_use.csv``, ``azure_use.csv``;
 - ``coefficients-aws-embodied.csv``: per EC2 instance type, embodied kgCO2e of the whole host
-  (1,000 kg base rack server plus additional memory, storage, CPUs and GPUs).
+  (1,000 kg base rack server plus additional memory, storage, CPUs and GPUs) -> ``aws_embodied.csv``.
 
-Every output row carries its source, URL, year (or a year_note) and licence. The output is deterministic:
-``tests/test_ccf.py`` checks the committed tables equal a fresh build.
+Every output row carries its source, URL, year (or a year_note) and licence; ``SOURCE.md`` names every
+input with its sha256. The output is deterministic: ``tests/test_aws_cur.py`` checks the committed tables
+equal a fresh build.
 
     python tools/build_ccf.py [SHARED_FORMATS_EMISSION_FACTORS] [--out DIR]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,8 +63,9 @@ def _provenance(name: str) -> dict[str, str]:
     }
 
 
-def build_use(source: Path) -> list[dict[str, str]]:
-    name = "coefficients-aws-use.csv"
+def build_use(source: Path, cloud: str) -> list[dict[str, str]]:
+    """The per-vCPU watts of ``cloud`` ("aws", "azure"), in the input's order."""
+    name = f"coefficients-{cloud}-use.csv"
     rows = _rows(source / "ccf" / name, ["", "Architecture", "Min Watts", "Max Watts", "GB/Chip"])
     return [
         {
@@ -96,15 +100,45 @@ def csv_text(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
+def source_md(source: Path) -> str:
+    """SOURCE.md: what each table is, built from which input (with its sha256)."""
+    lines = [
+        "# Cloud Carbon Footprint coefficients",
+        "",
+        f"Built by `tools/build_ccf.py` from Cloud Carbon Footprint's ccf-coefficients at {SNAPSHOT}",
+        f"(snapshot 2026-04, `output/`), {URL}; licence {LICENCE}.",
+        "CCF does not state a data year: the watts are averages of SPECpower results per",
+        'microarchitecture (CCF methodology, "Compute"). Not part of the factor bundle (`BUNDLE.toml`):',
+        "the `aws-cur` and `azure-usage` collectors read these tables through `sci/cloud/ccf.py`.",
+        "",
+        "| table | input | sha256 of the input |",
+        "| --- | --- | --- |",
+    ]
+    for table, name in OUTPUTS:
+        digest = hashlib.sha256((source / "ccf" / name).read_bytes()).hexdigest()
+        lines.append(f"| `{table}` | `{name}` | `{digest}` |")
+    return "\n".join(lines) + "\n"
+
+
+OUTPUTS = (
+    ("aws_use.csv", "coefficients-aws-use.csv"),
+    ("azure_use.csv", "coefficients-azure-use.csv"),
+    ("aws_embodied.csv", "coefficients-aws-embodied.csv"),
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "aws_use.csv").write_text(csv_text(USE_COLUMNS, build_use(args.source)), encoding="utf-8")
+    for cloud in ("aws", "azure"):
+        use = csv_text(USE_COLUMNS, build_use(args.source, cloud))
+        (args.out / f"{cloud}_use.csv").write_text(use, encoding="utf-8")
     embodied = csv_text(EMBODIED_COLUMNS, build_embodied(args.source))
     (args.out / "aws_embodied.csv").write_text(embodied, encoding="utf-8")
+    (args.out / "SOURCE.md").write_text(source_md(args.source), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sci.config import Config, SourceConfig
+from sci.errors import ConfigError
 from sci.files import write_atomically
 
 CACHE_DIR = ".sci-cache"
@@ -67,3 +70,26 @@ def write_cache(path: Path, data: bytes) -> None:
 def landed(period_end: datetime, delay_days: int) -> datetime:
     """When a provider's figures for a period ending at ``period_end`` are complete."""
     return period_end + timedelta(days=delay_days)
+
+
+def date_range(config: Config, raw: Mapping[str, Any], key: str) -> tuple[date, date]:
+    """A fetch table's ``start`` and ``end`` (end exclusive) as dates, or the ``[window]``'s days."""
+    start, end = raw.get("start"), raw.get("end")
+    if start is None and end is None and config.window_start and config.window_end:
+        start, end = config.window_start.date(), config.window_end.date()
+    if start is None or end is None:
+        raise ConfigError(
+            key,
+            "give start and end (end exclusive), or a [window]",
+            hint='e.g. start = "2026-10-01", end = "2026-11-01"',
+        )
+    return _date(start, f"{key}.start"), _date(end, f"{key}.end")
+
+
+def _date(value: Any, key: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(key, f"expected a date YYYY-MM-DD, got {value!r}") from None

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sci.cloud import cache_path, is_fresh, landed, write_cache
+from sci.cloud import cache_path, date_range, is_fresh, landed, write_cache
 from sci.config import Config, SourceConfig
 from sci.errors import ConfigError, SciError
 
@@ -190,16 +190,7 @@ def _only(raw: Mapping[str, Any], allowed: frozenset[str], key: str) -> None:
 
 
 def _months(config: Config, raw: Mapping[str, Any], key: str) -> tuple[date, date]:
-    start, end = raw.get("start"), raw.get("end")
-    if start is None and end is None and config.window_start and config.window_end:
-        start, end = config.window_start.date(), config.window_end.date()
-    if start is None or end is None:
-        raise ConfigError(
-            key,
-            "give start and end (end exclusive), or a [window]",
-            hint='e.g. start = "2026-10-01", end = "2026-11-01"',
-        )
-    first, after = _day(start, f"{key}.start"), _day(end, f"{key}.end")
+    first, after = date_range(config, raw, key)
     if first.day != 1 or after.day != 1:
         raise ConfigError(
             key,
@@ -214,15 +205,6 @@ def _months(config: Config, raw: Mapping[str, Any], key: str) -> tuple[date, dat
             hint="end the range at the first day of the current month or earlier",
         )
     return first, after
-
-
-def _day(value: Any, key: str) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(key, f"expected a date YYYY-MM-DD, got {value!r}") from None
 
 
 def _each_month(start: date, end: date) -> list[date]:

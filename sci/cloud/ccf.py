@@ -1,14 +1,13 @@
 """Cloud Carbon Footprint coefficients for usage-based estimates (``sci/data/ccf/``, Apache-2.0).
 
-Built by ``tools/build_ccf.py`` from a snapshot of ccf-coefficients; every row names its source, year (or a
-year_note) and licence. Kept beside the factor bundle rather than in it: these are per-vCPU power and
-per-instance embodied coefficients of one estimation method, looked up by a collector, not factors that
-``compute`` applies.
+Built by ``tools/build_ccf.py`` from a snapshot of ccf-coefficients (``SOURCE.md`` beside the tables); every
+row names its source, year (or a year_note) and licence. Kept beside the factor bundle rather than in it:
+these are per-vCPU power and per-instance embodied coefficients of one estimation method, looked up by a
+collector, not factors that ``compute`` applies.
 
-- :func:`aws_power`: CCF's average watts per vCPU = Min + utilisation x (Max - Min), per CPU
-  microarchitecture; without a known microarchitecture CCF averages all of them, and so does this.
-- :func:`azure_coefficients`: the same per-vCPU watts for Azure (``sci/data/factors/ccf/azure_use.csv``,
-  see the ``SOURCE.md`` beside it), used by the ``azure-usage`` collector.
+- :func:`vcpu_power`: CCF's average watts per vCPU = Min + utilisation x (Max - Min), per cloud (``aws``
+  for ``aws-cur``, ``azure`` for ``azure-usage``) and CPU microarchitecture; without a known
+  microarchitecture CCF averages all of the cloud's, and so does this (:data:`AVERAGE`).
 - :func:`aws_embodied`: the embodied kgCO2e of the host an EC2 instance type runs on, which CCF
   amortises over 4 years and the instance's share of the host's vCPUs (see ``docs/formats/aws-cur.md``
   for declaring it as an ``[[embodied]]`` line).
@@ -55,8 +54,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 @functools.cache
-def _use() -> dict[str, VcpuPower]:
-    rows = _rows("aws_use.csv")
+def _use(cloud: str) -> dict[str, VcpuPower]:
     table = {
         row["architecture"].casefold(): VcpuPower(
             row["architecture"],
@@ -66,7 +64,7 @@ def _use() -> dict[str, VcpuPower]:
             row["year_note"],
             row["licence"],
         )
-        for row in rows
+        for row in _rows(f"{cloud}_use.csv")
     }
     first = next(iter(table.values()))
     table[AVERAGE] = VcpuPower(
@@ -80,13 +78,14 @@ def _use() -> dict[str, VcpuPower]:
     return table
 
 
-def aws_architectures() -> list[str]:
-    return sorted(p.architecture for p in _use().values())
+def architectures(cloud: str) -> list[str]:
+    """The microarchitectures of ``cloud``'s table (``"aws"``, ``"azure"``), with :data:`AVERAGE`."""
+    return sorted(p.architecture for p in _use(cloud).values())
 
 
-def aws_power(architecture: str = AVERAGE) -> VcpuPower | None:
-    """CCF's per-vCPU power for an AWS CPU microarchitecture (case-insensitive), or None."""
-    return _use().get(architecture.strip().casefold())
+def vcpu_power(cloud: str, architecture: str = AVERAGE) -> VcpuPower | None:
+    """CCF's per-vCPU power on ``cloud`` for a CPU microarchitecture (case-insensitive), or None."""
+    return _use(cloud).get(architecture.strip().casefold())
 
 
 @functools.cache
@@ -102,41 +101,3 @@ def _embodied() -> dict[str, InstanceEmbodied]:
 def aws_embodied(instance_type: str) -> InstanceEmbodied | None:
     """CCF's embodied kgCO2e of the host of an EC2 instance type (``"m5.large"``), or None."""
     return _embodied().get(instance_type.strip().casefold())
-
-
-# --- Azure ---------------------------------------------------------------------------------------
-
-AZURE_SOURCE = (
-    "Cloud Carbon Footprint coefficients-azure-use.csv (ccf-coefficients @ b0032d92, 2026-04 snapshot; "
-    "data year not stated by CCF), Apache-2.0"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class VcpuWatts:
-    architecture: str
-    min_w: float
-    max_w: float
-
-    def power_w(self, utilisation: float) -> float:
-        """CCF: average watts per vCPU = min + utilisation x (max - min)."""
-        return self.min_w + utilisation * (self.max_w - self.min_w)
-
-
-@functools.cache
-def azure_coefficients() -> dict[str, VcpuWatts]:
-    """Every architecture's coefficients by lower-case name, plus ``average`` (CCF's unknown-CPU default)."""
-    text = files("sci").joinpath("data", "factors", "ccf", "azure_use.csv").read_text(encoding="utf-8")
-    table = {
-        row["architecture"].lower(): VcpuWatts(
-            row["architecture"], float(row["min_w_per_vcpu"]), float(row["max_w_per_vcpu"])
-        )
-        for row in csv.DictReader(text.splitlines())
-    }
-    rows = list(table.values())
-    table[AVERAGE] = VcpuWatts(
-        "average of all Azure architectures",
-        sum(r.min_w for r in rows) / len(rows),
-        sum(r.max_w for r in rows) / len(rows),
-    )
-    return table

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sci.cloud import cache_path, is_fresh, landed, write_cache
+from sci.cloud import cache_path, date_range, is_fresh, landed, write_cache
 from sci.config import Config, SourceConfig
 from sci.errors import ConfigError, SciError
 
@@ -154,16 +154,8 @@ class _Settings:
 
 def _months(config: Config, raw: Mapping[str, Any], key: str) -> tuple[date, date]:
     """First day of the first month, first day after the last month: the keys, or the window's months."""
-    start, end = raw.get("start"), raw.get("end")
-    if start is None and end is None and config.window_start and config.window_end:
-        start, end = config.window_start.date(), _ceil_month(config.window_end.date())
-    if start is None or end is None:
-        raise ConfigError(
-            key,
-            "give start and end (end exclusive), or a [window]",
-            hint='e.g. start = "2026-10-01", end = "2026-11-01"',
-        )
-    first, after = _day(start, f"{key}.start"), _ceil_month(_day(end, f"{key}.end"))
+    first, after = date_range(config, raw, key)
+    after = _ceil_month(after)
     first = first.replace(day=1)
     if after <= first:
         raise ConfigError(f"{key}.end", f"{after} is not after {first}")
@@ -174,12 +166,3 @@ def _ceil_month(day: date) -> date:
     if day.day == 1:
         return day
     return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
-
-
-def _day(value: Any, key: str) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(key, f"expected a date YYYY-MM-DD, got {value!r}") from None

@@ -12,10 +12,9 @@ from types import ModuleType
 from typing import Any
 
 from sci.measure.readings import METHOD_NVML_ENERGY, METHOD_NVML_POWER, Reading, Unavailable
-from sci.units import MW_PER_W
+from sci.units import MJ_PER_J, MW_PER_W
 
 NAME = "nvml"
-MJ_PER_J = 1_000.0  # millijoules in one joule (NVML counts mJ)
 
 
 @dataclass(slots=True)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sci.measure.readings import METHOD_RAPL, Reading, Unavailable
+from sci.units import UJ_PER_J
 
 NAME = "rapl"
 POWERCAP_ROOT = Path("/sys/class/powercap")
-UJ_PER_J = 1_000_000.0
 _ZONE = re.compile(r"^(intel-rapl(?:-mmio)?):([0-9a-f]+)$")
 _SUBZONE = re.compile(r"^(intel-rapl(?:-mmio)?):([0-9a-f]+):([0-9a-f]+)$")
 _CONTROL_TYPES = ("intel-rapl", "intel-rapl-mmio")  # real sysfs nests the zones here too
