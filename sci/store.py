@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sci.errors import StoreError
-from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record
+from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record, RecordBatch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -231,13 +231,16 @@ class Store:
         records = 0
         issues: list[QualityIssue] = []
         for batch in _record_batches(items, issues):
-            table = _samples_table(batch, file_id, platform)
+            if isinstance(batch, RecordBatch):
+                table = _batch_table(batch, file_id, platform)
+            else:
+                table = _samples_table(batch, file_id, platform)
             self._con.register("_batch", table)
             try:
                 self._con.execute("INSERT INTO samples SELECT * FROM _batch")
             finally:
                 self._con.unregister("_batch")
-            records += len(batch)
+            records += table.num_rows
         if issues:
             self._con.register("_issues", _issues_table(issues, file_id))
             try:
@@ -304,7 +307,11 @@ class Store:
         self._con.execute("COMMIT")
 
 
-def _record_batches(items: Iterable[Item], issues: list[QualityIssue]) -> Iterator[list[Record]]:
+def _record_batches(
+    items: Iterable[Item], issues: list[QualityIssue]
+) -> Iterator[list[Record] | RecordBatch]:
+    """Records in lists of up to ``BATCH_ROWS``, and each ``RecordBatch`` as it comes; issues go to
+    ``issues``. Rows keep no order in the table (queries order by line where it matters)."""
     batch: list[Record] = []
     for item in items:
         if isinstance(item, Record):
@@ -312,6 +319,9 @@ def _record_batches(items: Iterable[Item], issues: list[QualityIssue]) -> Iterat
             if len(batch) >= BATCH_ROWS:
                 yield batch
                 batch = []
+        elif isinstance(item, RecordBatch):
+            if item.rows:
+                yield item
         else:
             issues.append(item)
     if batch:
@@ -339,6 +349,16 @@ def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table
     columns["scope"] = pa.array([r.scope for r in batch], pa.string())
     order = ("file_id", "line", "platform", *SAMPLE_COLUMNS[1:])
     return pa.table({name: columns[name] for name in order})
+
+
+def _batch_table(batch: RecordBatch, file_id: int, platform: str) -> pa.Table:
+    """A collector's columnar batch (``SAMPLE_COLUMNS``) with the store's file_id and platform columns."""
+    import pyarrow as pa
+
+    table = batch.table.select(list(SAMPLE_COLUMNS))
+    n = table.num_rows
+    table = table.add_column(0, "file_id", pa.repeat(pa.scalar(file_id, pa.int32()), n))
+    return table.add_column(2, "platform", pa.repeat(pa.scalar(platform, pa.string()), n))
 
 
 def _issues_table(issues: list[QualityIssue], file_id: int) -> pa.Table:
