@@ -3,7 +3,7 @@
 ``BlockSource`` reads the (decompressed) bytes in blocks that end at a line end and hands each one on as a
 ``Block``; a collector whose vectorised path cannot take a block calls ``unroll`` and then gets its lines
 one by one, as ``numbered_lines`` gives them (``(number, text, ended)``, BOM dropped, UTF-8 checked). A
-block is only ever ASCII without carriage returns or empty lines: anything else comes as lines. Block
+block is only ever ASCII without carriage returns: anything else comes as lines. Block
 sizes start small (the header and first rows are read line by line) and double up to ``MAX_BLOCK_BYTES``;
 after an unrolled block they start small again, so an odd stretch of a file costs little.
 """
@@ -103,5 +103,6 @@ class BlockSource:
 
 
 def _plain(data: bytes) -> bool:
-    """ASCII, no carriage return, no empty line: what a block may hold."""
-    return data.isascii() and b"\r" not in data and b"\n\n" not in data and not data.startswith(b"\n")
+    """ASCII without carriage returns: what a block may hold (a collector checks its field counts, which
+    rules out empty lines)."""
+    return data.isascii() and b"\r" not in data

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from collectors.nvidia_smi_csv import _Layout, _Parser, _Series
 
 _STAMP = r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{3}$"
-_NUMBER = r"^-?[0-9]+(\.[0-9]+)?"
-_MISSING = r"^(|N/A|\[.*\])$"
+_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+_MISSING = r"|N/A|\[.*\]"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -147,26 +147,28 @@ def _read(block: Block, layout: _Layout) -> pl.DataFrame | None:
 
 
 def _values(frame: pl.DataFrame, layout: _Layout) -> pl.DataFrame | None:
-    """Power (W) and utilisation (0..1) as floats, or None if a cell is not plainly one of them."""
+    """Local time, its hour, power (W) and utilisation (0..1) of each row, in one pass; None if a cell is
+    not plainly one of them."""
     import polars as pl
 
     ts = pl.col("ts").fill_null("").str.strip_chars(" ")
     power = pl.col("power").fill_null("").str.strip_chars(" ")
     util = pl.col("util").fill_null("").str.strip_chars(" ") if layout.util >= 0 else pl.lit("")
     checked = frame.select(
-        ts=ts,
         ok=ts.str.contains(_STAMP)
-        & (power.str.contains(_NUMBER + r"( W)?$") | power.str.contains(_MISSING))
-        & (util.str.contains(_NUMBER + r"( %)?$") | util.str.contains(_MISSING)),
+        & power.str.contains(f"^({_NUMBER}( W)?|{_MISSING})$")
+        & util.str.contains(f"^({_NUMBER}( %)?|{_MISSING})$"),
+        hour=ts.str.slice(0, 13),
+        naive=ts.str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S%.3f", strict=False).dt.epoch("us"),
         power=_number(power, " W"),
         util=_number(util, " %"),
     )
-    if not checked.get_column("ok").all():
+    if not checked.get_column("ok").all() or checked.get_column("naive").null_count():
         return None
     util_pct = checked.get_column("util")
     if ((util_pct < 0.0) | (util_pct > 100.0)).any():
         return None
-    return checked.with_columns(util=pl.col("util") / 100.0)
+    return checked.with_columns(util=_divided(util_pct, 100.0))
 
 
 def _number(cell: pl.Expr, unit: str) -> pl.Expr:
@@ -179,9 +181,9 @@ def _utc(parser: _Parser, values: pl.DataFrame) -> pl.Series | None:
     """UTC times (microseconds since the epoch) of the rows, or None if an hour holds a DST transition."""
     import polars as pl
 
-    ts = values.get_column("ts")
+    hours = values.get_column("hour")
     offsets: dict[str, int] = {}
-    for prefix in ts.str.slice(0, 13).unique().to_list():
+    for prefix in hours.unique().to_list():
         known = parser.hours.get(prefix)
         try:
             offset = (known or parser._hour(prefix + ":00:00"))[4]
@@ -190,11 +192,8 @@ def _utc(parser: _Parser, values: pl.DataFrame) -> pl.Series | None:
         if offset is None:
             return None
         offsets[prefix] = offset // timedelta(microseconds=1)
-    naive = ts.str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S%.3f", strict=False)
-    if naive.null_count():
-        return None
-    shift = ts.str.slice(0, 13).replace_strict(offsets, return_dtype=pl.Int64)
-    return (naive.dt.epoch("us") - shift).alias("utc")
+    shift = hours.replace_strict(offsets, return_dtype=pl.Int64)
+    return (values.get_column("naive") - shift).alias("utc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,47 +312,43 @@ def _advance(
 
 
 def _table(records: pl.DataFrame, series: list[_Series], first_line: int, method: str) -> Any:
-    import polars as pl
     import pyarrow as pa
 
-    devices = [s.device for s in series]
-    models = [s.model for s in series]
     n = records.height
-    frame = records.select(
-        line=(pl.col("row") + first_line).cast(pl.Int32),
-        device=pl.col("sid").replace_strict(dict(enumerate(devices)), return_dtype=pl.String),
-        start_utc=pl.col("prev").cast(pl.Datetime("us")),
-        end_utc=pl.col("utc").cast(pl.Datetime("us")),
-        energy_kwh=pl.col("energy_kwh"),
-        utilisation=pl.col("util"),
-        device_model=pl.col("sid").replace_strict(dict(enumerate(models)), return_dtype=pl.String),
-    ).to_arrow()
+    sid = records.get_column("sid").to_arrow()
     empty = pa.nulls(n, pa.float64())
-    empty_text = pa.nulls(n, pa.string())
     columns = {
-        "line": frame.column("line"),
-        "device": frame.column("device").cast(pa.string()),
+        "line": (records.get_column("row") + first_line).cast(pl_int32()).to_arrow(),
+        "device": pa.DictionaryArray.from_arrays(sid, pa.array([s.device for s in series], pa.string())),
         "component": _repeat("gpu", n),
         "tier": _repeat("measured", n),
         "method": _repeat(method, n),
-        "start_utc": frame.column("start_utc"),
-        "end_utc": frame.column("end_utc"),
-        "energy_kwh": frame.column("energy_kwh"),
+        "start_utc": records.get_column("prev").to_arrow().cast(pa.timestamp("us")),
+        "end_utc": records.get_column("utc").to_arrow().cast(pa.timestamp("us")),
+        "energy_kwh": records.get_column("energy_kwh").to_arrow(),
         "carbon_g": empty,
         "runtime_s": empty,
-        "utilisation": frame.column("utilisation"),
-        "device_model": frame.column("device_model").cast(pa.string()),
+        "utilisation": records.get_column("util").to_arrow(),
+        "device_model": pa.DictionaryArray.from_arrays(sid, pa.array([s.model for s in series], pa.string())),
         "tdp_w": empty,
         "resource_share": empty,
         "market_carbon_g": empty,
         "reported_carbon_g": empty,
         "pue_divided": empty,
-        "scope": empty_text,
+        "scope": pa.nulls(n, pa.string()),
     }
     return pa.table(columns)
 
 
+def pl_int32() -> Any:
+    import polars as pl
+
+    return pl.Int32
+
+
 def _repeat(text: str, n: int) -> Any:
+    """``text`` ``n`` times, as a dictionary array (cheap to build, and DuckDB takes it as it is)."""
+    import numpy as np
     import pyarrow as pa
 
-    return pa.repeat(pa.scalar(text, pa.string()), n)
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([text], pa.string()))
