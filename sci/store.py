@@ -255,20 +255,17 @@ class Store:
         Fills the session's ``overlap_keep`` table, which the summing queries join: a record of a
         lower-ranked file counts with the share of its interval that higher-ranked files do not cover.
         """
-        import pyarrow as pa
-
-        columns = ("platform", "device", "component", "file_id", "rank")
-        table = pa.table({name: [r[i] for r in ranks] for i, name in enumerate(columns)})
-        table = table.cast(
-            pa.schema(
-                [(n, pa.string()) for n in columns[:3]] + [("file_id", pa.int32()), ("rank", pa.int32())]
-            )
+        # A temporary table, not a registered Arrow table: compute then starts without importing pyarrow.
+        self._con.execute(
+            "CREATE OR REPLACE TEMP TABLE _file_rank (platform VARCHAR, device VARCHAR, component VARCHAR, "
+            "file_id INTEGER, rank INTEGER)"
         )
-        self._con.register("_file_rank", table)
         try:
+            if ranks:
+                self._con.executemany("INSERT INTO _file_rank VALUES (?, ?, ?, ?, ?)", ranks)
             self._con.execute(queries()["overlap_keep"], window)
         finally:
-            self._con.unregister("_file_rank")
+            self._con.execute("DROP TABLE IF EXISTS _file_rank")
 
     def save_computation(self, *, computed_at: datetime, config_path: str, result_json: str) -> int:
         with self._transaction():
