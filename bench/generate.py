@@ -33,7 +33,7 @@ ROOT = HERE.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SEED = 20_260_901
 GPUS = 8
-NVIDIA_START = datetime(2026, 6, 1, 0, 0, 0, 305_000)  # local Berlin time: CEST until late October
+NVIDIA_START = datetime(2026, 6, 1, 0, 0, 0, 305_000)  # noqa: DTZ001 - Berlin local time (CEST until late October)
 CHUNK_ROWS = 1_000_000
 
 SIZES = {
@@ -192,7 +192,7 @@ def aws_carbon(path: Path, rows: int) -> None:
             row = dict(template)
             month = i % 36
             year, mon = 2023 + month // 12, month % 12 + 1
-            end_year, end_mon = (year + 1, 1) if mon == 12 else (year, mon + 1)  # noqa: PLR2004
+            end_year, end_mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
             scope_1, scope_2, scope_3 = (rng.randrange(0, 5_000) / 1e6 for _ in range(3))
             row.update(
                 usage_account_id=f"{100000000000 + i // (36 * 20):012d}",

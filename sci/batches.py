@@ -54,7 +54,6 @@ def _records(table: pa.Table) -> Iterator[Record]:
 
 def split(batch: RecordBatch, max_power_w: Mapping[str, float]) -> tuple[RecordBatch, list[Record]]:
     """``batch`` without the rows that might fail the screen, and those rows as ``Record`` s."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     table = batch.table
@@ -68,7 +67,7 @@ def _doubtful(table: pa.Table, max_power_w: Mapping[str, float]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    false = pa.scalar(False)  # noqa: FBT003 - a pyarrow scalar
+    false = pa.scalar(False)
     doubt = pc.fill_null(pc.less(table.column("utilisation"), 0.0), false)
     doubt = pc.or_(doubt, pc.fill_null(pc.greater(table.column("utilisation"), 1.0), false))
     for name in ("energy_kwh", "carbon_g", "runtime_s", "tdp_w"):

@@ -103,7 +103,7 @@ def test_fast_path_is_taken_on_a_plain_log(tmp_path: Path) -> None:
     assert _same(path) > 0
 
 
-def _rows(ticks: int, start: datetime = datetime(2026, 6, 1, 12, 0, 0)) -> Iterator[str]:  # noqa: DTZ001 - local
+def _rows(ticks: int, start: datetime = datetime(2026, 6, 1, 12, 0, 0)) -> Iterator[str]:
     for tick in range(ticks):
         stamp = (start + timedelta(seconds=tick)).strftime("%Y/%m/%d %H:%M:%S.305")
         for gpu in range(2):
@@ -112,13 +112,15 @@ def _rows(ticks: int, start: datetime = datetime(2026, 6, 1, 12, 0, 0)) -> Itera
 
 # -- generated logs --------------------------------------------------------------------------------
 
-_FOLD = datetime(2026, 10, 25, 1, 58, 0)  # noqa: DTZ001 - Berlin local time, just before the autumn fold
-_PLAIN = datetime(2026, 6, 1, 12, 0, 0)  # noqa: DTZ001
+_FOLD = datetime(2026, 10, 25, 1, 58, 0)
+_PLAIN = datetime(2026, 6, 1, 12, 0, 0)
 
 _POWER = st.one_of(
     st.floats(0, 900, allow_nan=False).map(lambda w: f"{w:.2f} W"),
     st.floats(0, 900, allow_nan=False).map(lambda w: f"{w:.2f}"),
-    st.sampled_from(["[N/A]", "[Not Supported]", "N/A", "", "-3.50 W", "5000.00 W", "1e2", "12 mW", "7.", "x"]),
+    st.sampled_from(
+        ["[N/A]", "[Not Supported]", "N/A", "", "-3.50 W", "5000.00 W", "1e2", "12 mW", "7.", "x"]
+    ),
 )
 _UTIL = st.one_of(st.integers(0, 100).map(lambda u: f"{u} %"), st.sampled_from(["[N/A]", "", "150 %", "7"]))
 _STEP = st.sampled_from([1.0, 1.0, 1.0, 1.0, 0.0, -2.0, 90.0, 0.5, 3600.0])
@@ -193,7 +195,7 @@ def test_fast_path_equals_line_parser_on_generated_logs(text: str, sizes: tuple[
 def _mixed_log(tmp_path: Path) -> Path:
     """Plain rows with runs of absurd power, negative power and N/A in the middle of blocks."""
     lines = [HEADER]
-    start = datetime(2026, 6, 1, 12, 0, 0)  # noqa: DTZ001 - local time
+    start = datetime(2026, 6, 1, 12, 0, 0)
     for tick in range(300):
         stamp = (start + timedelta(seconds=tick)).strftime("%Y/%m/%d %H:%M:%S.305")
         for gpu in range(2):
@@ -237,10 +239,10 @@ def test_store_holds_the_same_rows_from_batches(tmp_path: Path) -> None:
         with Store(tmp_path / f"s{batches}.duckdb") as store:
             items = screened(_items(path, batches=batches), DEFAULT_MAX_POWER_W, "node")
             counts = store.replace_file(meta, items)
-            rows = store._con.execute(  # noqa: SLF001 - a test looks at the table itself
+            rows = store._con.execute(
                 "SELECT * EXCLUDE (file_id) FROM samples ORDER BY line, device"
             ).fetchall()
-            issues = store._con.execute(  # noqa: SLF001
+            issues = store._con.execute(
                 "SELECT * EXCLUDE (file_id) FROM quality_issues ORDER BY ALL"
             ).fetchall()
         stored.append((counts, rows, issues))
