@@ -36,7 +36,8 @@ class SourceContext:
     """Everything a collector knows about the file it parses, beyond its bytes.
 
     ``options`` holds the collector-specific keys of the source's config table, already validated by the
-    collector's ``OPTIONS``. ``on_progress`` receives the number of bytes read so far.
+    collector's ``OPTIONS``. ``on_progress`` receives the number of bytes read so far. With ``batches``
+    a collector may yield ``RecordBatch`` items (columns of many records) beside ``Record`` s.
     """
 
     path: Path
@@ -45,6 +46,7 @@ class SourceContext:
     max_gap_s: float = DEFAULT_MAX_GAP_S
     options: Mapping[str, Any] = field(default_factory=dict)
     on_progress: Callable[[int], None] | None = None
+    batches: bool = False  # the consumer takes ``RecordBatch`` items (the store does; tests may not)
 
     def open_binary(self) -> BinaryIO:
         """The file's bytes; gzip-compressed files (``.gz`` from logrotate) are decompressed."""
@@ -134,17 +136,22 @@ def cut_last_line(ctx: SourceContext, line: int) -> QualityIssue:
 
 def _decoded(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, str, bool]]:
     for number, chunk in _chunks(ctx, stream):
-        raw = chunk[3:] if number == 1 and chunk.startswith(b"\xef\xbb\xbf") else chunk
-        ended = raw.endswith(b"\n")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ctx.error(
-                number,
-                f"bytes {exc.start}-{exc.end} are not UTF-8 text",
-                "check that this is the right file; convert it with iconv -f <encoding> -t utf-8",
-            ) from None
-        yield number, text.rstrip("\r\n"), ended
+        yield decode_line(ctx, number, chunk)
+
+
+def decode_line(ctx: SourceContext, number: int, chunk: bytes) -> tuple[int, str, bool]:
+    """``(number, text, ended)`` of one raw line, as ``numbered_lines`` gives it."""
+    raw = chunk[3:] if number == 1 and chunk.startswith(b"\xef\xbb\xbf") else chunk
+    ended = raw.endswith(b"\n")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ctx.error(
+            number,
+            f"bytes {exc.start}-{exc.end} are not UTF-8 text",
+            "check that this is the right file; convert it with iconv -f <encoding> -t utf-8",
+        ) from None
+    return number, text.rstrip("\r\n"), ended
 
 
 def _chunks(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
@@ -154,11 +161,16 @@ def _chunks(ctx: SourceContext, stream: BinaryIO) -> Iterator[tuple[int, bytes]]
         for number, chunk in enumerate(stream, start=1):
             yield number, chunk
     except (OSError, EOFError, zlib.error) as exc:
-        raise ctx.error(
-            number + 1,
-            f"cannot read on: the data is corrupt or cut off ({exc})",
-            "re-copy the file, or decompress what is readable with `zcat FILE > FILE.txt` and ingest that",
-        ) from None
+        raise read_error(ctx, number + 1, exc) from None
+
+
+def read_error(ctx: SourceContext, line: int, exc: Exception) -> CollectorError:
+    """The error for a stream that cannot be read on at ``line`` (corrupt or cut-off compressed data)."""
+    return ctx.error(
+        line,
+        f"cannot read on: the data is corrupt or cut off ({exc})",
+        "re-copy the file, or decompress what is readable with `zcat FILE > FILE.txt` and ingest that",
+    )
 
 
 class _OwningGzipFile(gzip.GzipFile):

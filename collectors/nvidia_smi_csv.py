@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from collectors._blocks import Block, BlockSource, Entry
 from collectors._localtime import LocalClock, TimeFlag, describe
+from collectors._nvidia_fast import Details, fast_block
 from collectors._runs import Runs, series_start
 from collectors.base import SourceContext, cut_last_line, head_text, numbered_lines
 from sci.errors import CollectorError
@@ -416,10 +418,16 @@ class _Parser:
         return cut_last_line(self.ctx, line)
 
     def run(self) -> Iterator[Item]:
+        if self.ctx.batches:  # whole blocks of plain rows go the vectorised way (collectors/_nvidia_fast.py)
+            from collectors._blocks import BlockSource
+
+            with self.ctx.open_binary() as stream:
+                yield from self._rows(BlockSource(self.ctx, stream))
+            return
         with numbered_lines(self.ctx) as lines:
             yield from self._rows(lines)
 
-    def _rows(self, lines: Iterator[tuple[int, str, bool]]) -> Iterator[Item]:  # noqa: PLR0912, PLR0915 - the hot loop is kept in one frame
+    def _rows(self, lines: Iterator[Entry]) -> Iterator[Item]:  # noqa: PLR0912, PLR0915 - the hot loop is kept in one frame
         ctx = self.ctx
         max_gap_s = ctx.max_gap_s
         layout: _Layout | None = None
@@ -432,7 +440,25 @@ class _Parser:
         negative_detail = ""
         method = ""
 
-        for number, text, ended in lines:
+        for entry in lines:
+            if isinstance(entry, Block):
+                assert isinstance(lines, BlockSource)
+                fast = (
+                    fast_block(
+                        self,
+                        entry,
+                        layout,
+                        Details(method, gap_detail, missing_detail, negative_detail, back_detail, max_gap_s),
+                    )
+                    if layout is not None and missing_detail
+                    else None
+                )
+                if fast is None:
+                    lines.unroll(entry)
+                else:
+                    yield from fast
+                continue
+            number, text, ended = entry
             if not text or text.isspace():
                 continue
             if layout is not None and text == layout.text:  # a repeated header: an appended run

@@ -241,6 +241,7 @@ def _context(planned: PlannedFile, observer: Observer | None = None) -> SourceCo
         max_gap_s=source.max_gap_s,
         options=source.options,
         on_progress=observer.advance if observer else None,
+        batches=True,
     )
 
 

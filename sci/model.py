@@ -6,6 +6,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FLOAT_FIELDS = (
     "energy_kwh",
@@ -140,4 +144,21 @@ class QualityIssue:
     seconds: float | None = None  # time not covered (gaps)
 
 
-Item = Record | QualityIssue
+@dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """Many records at once, as columns: what a vectorised collector path yields instead of ``Record`` s.
+
+    ``table`` is a ``pyarrow.Table`` with exactly the columns of ``sci.store.SAMPLE_COLUMNS``, in that
+    order (``line`` int32; ``start_utc``/``end_utc`` naive UTC ``timestamp[us]``; the quantities float64;
+    the names string), rows in line order. It holds what the same rows would give as ``Record`` s, and a
+    collector yields it only when ``SourceContext.batches`` is set (the store and the screen take it).
+    """
+
+    table: pa.Table
+
+    @property
+    def rows(self) -> int:
+        return int(self.table.num_rows)
+
+
+Item = Record | QualityIssue | RecordBatch

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from collectors._runs import Runs
-from sci.model import Action, IssueKind, Item, QualityIssue, Record, Tier
+from sci.batches import max_line, split
+from sci.model import Action, IssueKind, Item, QualityIssue, Record, RecordBatch, Tier
 from sci.units import J_PER_KWH
 
 _QUANTITIES = ("energy_kwh", "carbon_g", "runtime_s", "tdp_w")
@@ -51,7 +52,12 @@ def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: st
     runs = Runs(device)
     kept = 0
     last_line = 0
-    for item in items:
+    for item in _split_batches(items, max_power_w):
+        if isinstance(item, RecordBatch):
+            kept += item.rows
+            last_line = max(last_line, max_line(item))
+            yield item
+            continue
         found = problem(item, max_power_w) if isinstance(item, Record) else None
         last_line = max(last_line, item.line if isinstance(item, Record) else item.line_end)
         if found is None:
@@ -75,3 +81,16 @@ def screened(items: Iterable[Item], max_power_w: Mapping[str, float], device: st
             detail="the file holds nothing to count (empty, only headers, or every row dropped)",
             device=device,
         )
+
+
+def _split_batches(items: Iterable[Item], max_power_w: Mapping[str, float]) -> Iterator[Item]:
+    """Each ``RecordBatch`` as its rows that surely pass (one batch), then the doubtful rows as ``Record`` s
+    for :func:`problem` (``sci.batches.split``); kept rows never affect a run, so this order is exact."""
+    for item in items:
+        if not isinstance(item, RecordBatch):
+            yield item
+            continue
+        passed, doubtful = split(item, max_power_w)
+        if passed.rows:
+            yield passed
+        yield from doubtful

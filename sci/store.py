@@ -20,12 +20,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sci.errors import StoreError
-from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record
+from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record, RecordBatch
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 BATCH_ROWS = 65_536
+INGEST_MEMORY_LIMIT = "512MB"
+"""DuckDB's memory limit while a file is ingested: without it a 10M-row transaction keeps ~2 GB of appended
+blocks in memory (the default limit is 80% of RAM); with it they are written out and RSS stays flat."""
 _NAME_RE = re.compile(r"^-- name: (\S+)\s*$", re.MULTILINE)
 _MIGRATION_RE = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -195,6 +198,15 @@ class Store:
         If ``items`` raises (a malformed line), the transaction is rolled back and the store holds what
         it held before: the old version of the file, or nothing of it.
         """
+        self._con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")  # evict appended blocks early
+        try:
+            counts = self._replace_file(meta, items)
+            self._con.execute("CHECKPOINT")  # now, under the limit (at close it would load every block)
+        finally:
+            self._con.execute("RESET memory_limit")
+        return counts
+
+    def _replace_file(self, meta: FileMeta, items: Iterable[Item]) -> IngestCounts:
         with self._transaction():
             old = self.stored_file(meta.path)
             if old is not None:
@@ -231,13 +243,16 @@ class Store:
         records = 0
         issues: list[QualityIssue] = []
         for batch in _record_batches(items, issues):
-            table = _samples_table(batch, file_id, platform)
+            if isinstance(batch, RecordBatch):
+                table = _batch_table(batch, file_id, platform)
+            else:
+                table = _samples_table(batch, file_id, platform)
             self._con.register("_batch", table)
             try:
                 self._con.execute("INSERT INTO samples SELECT * FROM _batch")
             finally:
                 self._con.unregister("_batch")
-            records += len(batch)
+            records += table.num_rows
         if issues:
             self._con.register("_issues", _issues_table(issues, file_id))
             try:
@@ -293,20 +308,17 @@ class Store:
         Fills the session's ``overlap_keep`` table, which the summing queries join: a record of a
         lower-ranked file counts with the share of its interval that higher-ranked files do not cover.
         """
-        import pyarrow as pa
-
-        columns = ("platform", "device", "component", "file_id", "rank")
-        table = pa.table({name: [r[i] for r in ranks] for i, name in enumerate(columns)})
-        table = table.cast(
-            pa.schema(
-                [(n, pa.string()) for n in columns[:3]] + [("file_id", pa.int32()), ("rank", pa.int32())]
-            )
+        # A temporary table, not a registered Arrow table: compute then starts without importing pyarrow.
+        self._con.execute(
+            "CREATE OR REPLACE TEMP TABLE _file_rank (platform VARCHAR, device VARCHAR, component VARCHAR, "
+            "file_id INTEGER, rank INTEGER)"
         )
-        self._con.register("_file_rank", table)
         try:
+            if ranks:
+                self._con.executemany("INSERT INTO _file_rank VALUES (?, ?, ?, ?, ?)", ranks)
             self._con.execute(queries()["overlap_keep"], window)
         finally:
-            self._con.unregister("_file_rank")
+            self._con.execute("DROP TABLE IF EXISTS _file_rank")
 
     def save_computation(self, *, computed_at: datetime, config_path: str, result_json: str) -> int:
         with self._transaction():
@@ -345,7 +357,11 @@ class Store:
         self._con.execute("COMMIT")
 
 
-def _record_batches(items: Iterable[Item], issues: list[QualityIssue]) -> Iterator[list[Record]]:
+def _record_batches(
+    items: Iterable[Item], issues: list[QualityIssue]
+) -> Iterator[list[Record] | RecordBatch]:
+    """Records in lists of up to ``BATCH_ROWS``, and each ``RecordBatch`` as it comes; issues go to
+    ``issues``. Rows keep no order in the table (queries order by line where it matters)."""
     batch: list[Record] = []
     for item in items:
         if isinstance(item, Record):
@@ -353,6 +369,9 @@ def _record_batches(items: Iterable[Item], issues: list[QualityIssue]) -> Iterat
             if len(batch) >= BATCH_ROWS:
                 yield batch
                 batch = []
+        elif isinstance(item, RecordBatch):
+            if item.rows:
+                yield item
         else:
             issues.append(item)
     if batch:
@@ -380,6 +399,16 @@ def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table
     columns["scope"] = pa.array([r.scope for r in batch], pa.string())
     order = ("file_id", "line", "platform", *SAMPLE_COLUMNS[1:])
     return pa.table({name: columns[name] for name in order})
+
+
+def _batch_table(batch: RecordBatch, file_id: int, platform: str) -> pa.Table:
+    """A collector's columnar batch (``SAMPLE_COLUMNS``) with the store's file_id and platform columns."""
+    import pyarrow as pa
+
+    table = batch.table.select(list(SAMPLE_COLUMNS))
+    n = table.num_rows
+    table = table.add_column(0, "file_id", pa.repeat(pa.scalar(file_id, pa.int32()), n))
+    return table.add_column(2, "platform", pa.repeat(pa.scalar(platform, pa.string()), n))
 
 
 def _issues_table(issues: list[QualityIssue], file_id: int) -> pa.Table:

@@ -138,11 +138,12 @@ ORDER BY ALL;
 -- Files whose records cover the same platform, device and component over overlapping spans: the same
 -- energy seen twice (a snapshot of a growing log, powermetrics and CodeCarbon on one laptop). One row per
 -- file and group, with what precedence needs: tier, median record length (finer first) and span.
+-- The median (a holistic aggregate: it holds every value) is computed only for the files that overlap,
+-- usually none, so the query is one streaming scan of the window.
 WITH spans AS (
     SELECT s.platform, s.device, s.component, s.file_id,
            min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
            min(s.tier) AS tier,
-           median(epoch(s.end_utc) - epoch(s.start_utc)) AS median_s,
            count(*) AS records
     FROM samples s
     WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
@@ -152,10 +153,17 @@ WITH spans AS (
     FROM spans a JOIN spans b
       ON a.platform = b.platform AND a.device = b.device AND a.component = b.component
      AND a.file_id <> b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
+), medians AS (
+    SELECT s.platform, s.device, s.component, s.file_id,
+           median(epoch(s.end_utc) - epoch(s.start_utc)) AS median_s
+    FROM samples s JOIN involved USING (platform, device, component, file_id)
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND s.file_id IN (SELECT file_id FROM involved)
+    GROUP BY ALL
 )
-SELECT sp.platform, sp.device, sp.component, sp.file_id, f.path, sp.tier, sp.median_s,
+SELECT sp.platform, sp.device, sp.component, sp.file_id, f.path, sp.tier, m.median_s,
        epoch(sp.last_utc) - epoch(sp.first_utc) AS span_s, sp.records
-FROM spans sp JOIN involved USING (platform, device, component, file_id) JOIN files f USING (file_id)
+FROM spans sp JOIN medians m USING (platform, device, component, file_id) JOIN files f USING (file_id)
 ORDER BY ALL;
 
 -- name: overlap_keep

@@ -1,0 +1,108 @@
+"""A file's lines, or whole blocks of them, for collectors with a vectorised path.
+
+``BlockSource`` reads the (decompressed) bytes in blocks that end at a line end and hands each one on as a
+``Block``; a collector whose vectorised path cannot take a block calls ``unroll`` and then gets its lines
+one by one, as ``numbered_lines`` gives them (``(number, text, ended)``, BOM dropped, UTF-8 checked). A
+block is only ever ASCII without carriage returns: anything else comes as lines. Block
+sizes start small (the header and first rows are read line by line) and double up to ``MAX_BLOCK_BYTES``;
+after an unrolled block they start small again, so an odd stretch of a file costs little.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from collectors.base import SourceContext, decode_line, read_error
+
+FIRST_BLOCK_BYTES = 64 << 10
+MAX_BLOCK_BYTES = 16 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Lines ``first_line`` .. ``first_line + count - 1``, each ended by ``\\n`` (``data`` ends with one)."""
+
+    first_line: int
+    count: int
+    data: bytes
+
+
+Entry = tuple[int, str, bool] | Block
+
+
+class BlockSource:
+    """Iterate over ``Block`` s and ``(number, text, ended)`` lines of an open stream."""
+
+    def __init__(self, ctx: SourceContext, stream: BinaryIO) -> None:
+        self._ctx = ctx
+        self._stream = stream
+        self._size = FIRST_BLOCK_BYTES
+        self._next_line = 1
+        self._rest = b""
+        self._eof = False
+        self._pending: deque[tuple[int, str, bool]] = deque()
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self
+
+    def __next__(self) -> Entry:
+        if self._pending:
+            return self._pending.popleft()
+        if self._eof:
+            raise StopIteration
+        data = self._read()
+        cut = data.rfind(b"\n") + 1
+        self._rest = data[cut:]
+        whole = data[:cut]
+        if not whole:  # the end: an unterminated last line, if any
+            self._eof = True
+            if self._rest:
+                self._pending.append(decode_line(self._ctx, self._next_line, self._rest))
+                self._rest = b""
+            return self.__next__()
+        block = Block(self._next_line, whole.count(b"\n"), whole)
+        self._next_line += block.count
+        if block.first_line == 1 or not _plain(whole):
+            self.unroll(block)
+            return self.__next__()
+        self._size = min(self._size * 2, MAX_BLOCK_BYTES)
+        return block
+
+    def unroll(self, block: Block) -> None:
+        """Give the lines of ``block`` next, one by one."""
+        lines = block.data.split(b"\n")[:-1]
+        self._pending.extend(
+            decode_line(self._ctx, block.first_line + i, raw + b"\n") for i, raw in enumerate(lines)
+        )
+        self._size = FIRST_BLOCK_BYTES
+
+    def _read(self) -> bytes:
+        try:
+            chunk = self._stream.read(self._size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise read_error(self._ctx, self._next_line + self._rest.count(b"\n"), exc) from None
+        if not chunk:
+            return self._rest
+        data = self._rest + chunk
+        while b"\n" not in data:  # a very long line: read on until it ends
+            more = self._read_more()
+            if not more:
+                return data
+            data += more
+        return data
+
+    def _read_more(self) -> bytes:
+        try:
+            return self._stream.read(self._size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise read_error(self._ctx, self._next_line, exc) from None
+
+
+def _plain(data: bytes) -> bool:
+    """ASCII without carriage returns: what a block may hold (a collector checks its field counts, which
+    rules out empty lines)."""
+    return data.isascii() and b"\r" not in data
