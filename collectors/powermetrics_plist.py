@@ -39,6 +39,7 @@ _PLIST_ERRORS: Final = (
     TypeError,
     OverflowError,
     AttributeError,
+    LookupError,  # an unknown encoding in the XML declaration
     IndexError,
     KeyError,
 )
