@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import zlib
 from datetime import UTC, date, datetime
+from typing import Any
 
 from collectors.base import SourceContext
 
@@ -18,6 +20,17 @@ def read_bytes(ctx: SourceContext, size: int = -1) -> bytes:
         raise ctx.error(
             None, f"cannot read the file: it is corrupt or cut off ({exc})", "re-copy it"
         ) from None
+
+
+def json_document(ctx: SourceContext, data: bytes, hint: str) -> Any:
+    """``data`` parsed as one JSON document; bad text or JSON is a ``CollectorError`` naming the line."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ctx.error(line, f"byte {exc.start} is not UTF-8 text: not a JSON response", hint) from None
+    except json.JSONDecodeError as exc:
+        raise ctx.error(exc.lineno, f"not JSON: {exc.msg} (column {exc.colno})", hint) from None
 
 
 def month_start(day: date) -> datetime:

@@ -11,6 +11,7 @@ import json
 import json.decoder
 import json.scanner
 import re
+import zlib
 from typing import Any
 
 from collectors.base import SourceContext, head_text
@@ -47,9 +48,11 @@ def load_json(ctx: SourceContext) -> Any:
     with ctx.open_binary() as stream:
         try:
             data = stream.read(MAX_JSON_BYTES + 1)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ctx.error(
-                None, f"cannot read the file: the data is corrupt or cut off ({exc})", ""
+                None,
+                f"cannot read the file: the data is corrupt or cut off ({exc})",
+                "re-copy the file, or decompress what is readable with `zcat FILE > FILE.json`",
             ) from None
     if len(data) > MAX_JSON_BYTES:
         raise ctx.error(None, "the file is over 512 MB of JSON", "split it into one file per page or month")

@@ -61,7 +61,7 @@ def open_table(ctx: SourceContext) -> Iterator[Table]:
         header = _guarded(ctx, reader)
         first = next(header, None)
         if first is None:
-            raise ctx.error(None, "the file is empty: no header line", _READ_HINT)
+            raise ctx.error(1, "the file is empty: no header line", _READ_HINT)
         columns = tuple(c.strip().lower() for c in first)
         yield Table(columns, _csv_rows(ctx, reader, columns), parquet=False)
 
@@ -82,6 +82,8 @@ def _guarded(ctx: SourceContext, reader: Any) -> Iterator[list[str]]:
             raise ctx.error(
                 reader.line_num + 1, f"cannot read on: the data is corrupt or cut off ({exc})", _READ_HINT
             ) from None
+        if any("\x00" in cell for cell in cells):  # never text: a crash or disk error mid-write
+            raise ctx.error(reader.line_num, "NUL bytes in this row: the file is damaged", _READ_HINT)
         yield cells
 
 

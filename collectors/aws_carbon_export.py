@@ -151,6 +151,8 @@ class _Parser:
         value = number(self.ctx, row[f"{stem}_emissions_value"], f"{stem}_emissions_value", line)
         if value is None:
             return None
+        if f"{stem}_emissions_unit" not in row:  # a value column without its unit column
+            raise self.ctx.error(line, f"no {stem}_emissions_unit column beside its value", _FORMAT_HINT)
         unit = text(row[f"{stem}_emissions_unit"])
         factor = G_PER_UNIT.get((unit or "").casefold())
         if factor is None:

@@ -9,13 +9,12 @@ Figures are kgCO2e, location-based. Format and rules: ``docs/formats/azure-carbo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from collectors._cloud import finite, month_start, next_month, read_bytes
+from collectors._cloud import finite, json_document, month_start, next_month, read_bytes
 from collectors._runs import BY_FINDING, Runs
 from collectors.base import SourceContext, head_text
 from sci.errors import CollectorError
@@ -171,17 +170,14 @@ class _CallParser:
 
 def _calls(ctx: SourceContext) -> list[_Call]:
     data = read_bytes(ctx)
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ctx.error(None, f"not JSON: {exc}", _HINT) from None
+    document = json_document(ctx, data, _HINT)
     documents = document if isinstance(document, list) else [document]
     return [_call(ctx, d) for d in documents]
 
 
 def _call(ctx: SourceContext, document: Any) -> _Call:
     if not isinstance(document, dict):
-        raise ctx.error(None, "expected a JSON object", _HINT)
+        raise ctx.error(1, "expected a JSON object", _HINT)
     if "responses" in document and "parameters" in document:  # an official REST example file
         document = {
             "request": _dig(document, "parameters", "queryParameters"),
@@ -193,7 +189,7 @@ def _call(ctx: SourceContext, document: Any) -> _Call:
     else:
         request, response, fetched = None, document, None
     if not isinstance(response, dict) or (request is not None and not isinstance(request, dict)):
-        raise ctx.error(None, "request and response must be JSON objects", _HINT)
+        raise ctx.error(1, "request and response must be JSON objects", _HINT)
     return _Call(request, response, _instant(ctx, fetched) if fetched else None)
 
 

@@ -8,13 +8,12 @@ positional (``properties.rows``), mapped through ``properties.columns``. Format 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from collectors._cloud import finite, read_bytes
+from collectors._cloud import finite, json_document, read_bytes
 from collectors._runs import BY_FINDING, Runs
 from collectors.base import SourceContext, head_text
 from sci.cloud import ccf
@@ -75,12 +74,9 @@ class AzureUsage:
 
 def _document(ctx: SourceContext) -> tuple[Mapping[str, Any], tuple[datetime, datetime] | None]:
     data = read_bytes(ctx)
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ctx.error(None, f"not JSON: {exc}", _HINT) from None
+    document = json_document(ctx, data, _HINT)
     if not isinstance(document, dict):
-        raise ctx.error(None, "expected a JSON object", _HINT)
+        raise ctx.error(1, "expected a JSON object", _HINT)
     period = _period(ctx, document.get("period"))
     if "responses" in document:  # an official REST example file
         document = _dig(document, "responses", "200", "body")
@@ -88,7 +84,7 @@ def _document(ctx: SourceContext) -> tuple[Mapping[str, Any], tuple[datetime, da
         document = document["response"]
     body = document.get("properties", document) if isinstance(document, dict) else None
     if not isinstance(body, dict):
-        raise ctx.error(None, "no properties object", _HINT)
+        raise ctx.error(1, "no properties object", _HINT)
     return body, period
 
 

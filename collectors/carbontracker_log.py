@@ -85,7 +85,7 @@ class _Parser:
                     yield from self._message(match, number)
         if not self.seen_line:
             raise self.ctx.error(
-                None,
+                1,
                 "not a CarbonTracker standard log: no 'YYYY-MM-DD HH:MM:SS - message' line",
                 "ingest the ..._carbontracker.log file (not _output.log or _err.log)",
             )

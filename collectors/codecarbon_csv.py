@@ -93,7 +93,11 @@ class _Parser:
                 yield from flagged
                 rows.append(row)
         if not self.columns:
-            raise self.ctx.error(None, "empty file: no emissions.csv header line")
+            raise self.ctx.error(
+                1,
+                "empty file: no emissions.csv header line",
+                "ingest the emissions.csv CodeCarbon wrote (its first line names timestamp, run_id, ...)",
+            )
         yield from self._emit(rows)
         yield from self.runs.close_all()
 

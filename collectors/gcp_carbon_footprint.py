@@ -346,7 +346,7 @@ def _csv_rows(ctx: SourceContext) -> Iterator[_Row]:
             by_name = {mapping[n]: v for n, v in zip(header, cells, strict=True) if n in mapping}
             yield _Row(number, by_name)
     if mapping is None:
-        raise ctx.error(None, "the file is empty", _SCHEMA_HINT)
+        raise ctx.error(1, "the file is empty", _SCHEMA_HINT)
 
 
 def _json_rows(ctx: SourceContext) -> Iterator[_Row]:

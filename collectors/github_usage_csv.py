@@ -95,7 +95,7 @@ class _Parser:
                     continue  # a repeated header (reports concatenated)
                 yield from self._row(cells, number)
         if not self.columns:
-            raise self.ctx.error(None, "the file is empty: no header line", _HINT)
+            raise self.ctx.error(1, "the file is empty: no header line", _HINT)
         yield from self.runs.close()
 
     def _split(self, text: str, line: int) -> list[str]:
@@ -166,5 +166,9 @@ class _Parser:
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or abs(value) > 1e12:
-            raise self.ctx.error(line, f"quantity {text!r} is not a number of minutes", "")
+            raise self.ctx.error(
+                line,
+                f"quantity {text!r} is not a number of minutes",
+                "re-download the usage report from GitHub's billing page; the row is damaged",
+            )
         return value

@@ -132,7 +132,7 @@ class _Parser:
                 yield from self._row(cells, columns, number)
         if columns is None:
             raise self.ctx.error(
-                None, "no header line with System Time", "this is not an Intel Power Gadget log"
+                1, "no header line with System Time", "this is not an Intel Power Gadget log"
             )
         yield from self.runs.close_all()
         yield from self._end(cut)

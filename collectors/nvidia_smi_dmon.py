@@ -150,7 +150,11 @@ class _Parser:
                 rows += 1
                 yield from self._row(_tokens(text), layout, number)
         if rows == 0 and layout is None:
-            raise self.ctx.error(None, "not an nvidia-smi dmon log: no # header line naming gpu and pwr")
+            raise self.ctx.error(
+                1,
+                "not an nvidia-smi dmon log: no # header line naming gpu and pwr",
+                "log with `nvidia-smi dmon -s pu -o DT > gpu.txt` and keep its # header lines",
+            )
         yield from self._finish()
 
     def _check_units(self, units: list[str], layout: _Layout, number: int) -> None:

@@ -38,6 +38,7 @@ _PLIST_ERRORS: Final = (
     TypeError,
     OverflowError,
     AttributeError,
+    LookupError,  # an unknown encoding in the XML declaration
     IndexError,
     KeyError,
 )
@@ -90,7 +91,7 @@ class _Parser:
             yield from self._document(piece)
         if self.samples == 0:
             raise self.ctx.error(
-                None,
+                1,
                 "not a powermetrics plist: no document with elapsed_ns and timestamp",
                 "this collector reads `powermetrics -f plist` output (NUL-separated XML property lists); "
                 'for the default text output use collector = "powermetrics"',

@@ -200,9 +200,7 @@ class _Parser:
         if header is not None:
             yield from self._block(header, block)
         elif not orphans:
-            raise self.ctx.error(
-                None, "no turbostat header line", "log turbostat's own output, header included"
-            )
+            raise self.ctx.error(1, "no turbostat header line", "log turbostat's own output, header included")
         yield from self._finish(orphans)
 
     def _header(self, columns: list[str], text: str, number: int) -> _Header:

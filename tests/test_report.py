@@ -615,6 +615,35 @@ def test_pdf_refuses_remote_resources_without_connecting(
     assert recording_server.connections == 0
 
 
+def test_names_referencing_http_render_as_text_in_html_and_pdf_without_connecting(
+    tmp_path: Path, result: ComputeResult, recording_server: _RecordingServer
+) -> None:
+    url = f"http://127.0.0.1:{recording_server.port}"
+    image = f'<img src="{url}/x.png">'
+    hostile = _replace_platform(result, "gpu-servers", platform=image, unit=f"{url}/unit.css")
+    hostile = dataclasses.replace(hostile, title=f'<link rel="stylesheet" href="{url}/x.css">')
+    from sci.app import write_report
+
+    written = write_report(hostile, tmp_path, generated_at=GENERATED_AT)
+    html = written.html.read_text(encoding="utf-8")
+    assert written.pdf is not None
+    assert written.pdf.read_bytes().startswith(b"%PDF-")
+    assert f'src="{url}' not in html
+    assert f'href="{url}' not in html
+    assert f"&lt;img src=&#34;{url}/x.png&#34;&gt;" in html  # autoescaped: shown as text
+    assert recording_server.connections == 0
+
+
+REMOTE = re.compile(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//|url\(\s*[\"']?(?:https?:)?//")
+
+
+def test_templates_reference_nothing_remote() -> None:
+    for template in templates_dir().rglob("*"):
+        if template.is_file():
+            text = template.read_text(encoding="utf-8")
+            assert not REMOTE.search(text), template
+
+
 def test_pdf_with_a_closed_port_fails_and_leaves_the_old_pdf(tmp_path: Path, report_html: str) -> None:
     target = tmp_path / "report.pdf"
     target.write_bytes(b"%PDF- the previous report")

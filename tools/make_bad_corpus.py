@@ -2,7 +2,8 @@
 
 Run from the repository root: ``python tools/make_bad_corpus.py``. The variants are the same for every
 format (empty, binary, wrong encoding, truncated mid-line, a huge line, NaN/inf/negative numbers, garbage
-rows after a valid header), plus hand-written time cases in ``tests/corpus/bad/README.md``'s table. Each
+rows after a valid header) of the fixture ``tests/corpus/bad/sources.toml`` names for each collector, plus
+hand-written cases (time going backwards, zone-less and DST-ambiguous times, wrong units, ...). Each
 file must give a one-line ``file:line`` error with a hint, or be accepted with its oddities counted
 (``tests/test_corpus.py``). The output is deterministic.
 """
@@ -12,18 +13,15 @@ from __future__ import annotations
 import gzip
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 OUT = REPO / "tests" / "corpus" / "bad"
 
-# collector name -> (a good fixture, its file suffix)
-GOOD: dict[str, str] = {
-    "powermetrics": "powermetrics/m1_monterey_text_gap.txt",
-    "nvidia-smi": "nvidia_smi/query_gpu_csv_nounits_2gpu_l1.csv",
-    "tdp-proxy": "../corpus/good/runtime.csv",
-}
+SOURCES = OUT / "sources.toml"
+"""collector -> its good fixture (relative to tests/fixtures), options and zone; shared with the harness."""
 _NUMBER = re.compile(rb"(?<![\w.])(\d+\.\d+|\d{2,})(?![\w.:/])")
 
 
@@ -49,6 +47,68 @@ def variants(good: bytes) -> dict[str, bytes]:
     }
 
 
+# Hand-written cases: (collector, case name) -> edits of its good fixture (old, new, how many; 0 = all).
+# Each edit must match, so a changed fixture fails loudly here rather than writing an undamaged case.
+Edit = tuple[bytes, bytes, int]
+HAND: dict[tuple[str, str], list[Edit]] = {
+    ("codecarbon", "time_backwards"): [(b"2024-05-31T10:44:29", b"2024-05-31T09:44:29", 1)],
+    ("codecarbon", "dst_ambiguous"): [(b"2024-05-31T10:", b"2024-10-27T02:", 0)],  # Paris falls back
+    ("carbontracker", "time_backwards"): [
+        (b"2026-11-22 03:55:33 - Monitoring", b"2026-11-22 02:55:33 - Monitoring", 1)
+    ],
+    ("carbontracker", "dst_ambiguous"): [(b"2026-11-22 03:", b"2026-10-25 02:", 0)],  # Copenhagen falls back
+    ("nvidia-smi-dmon", "wrong_units"): [(b"# Idx     W", b"# Idx    mW", 1)],
+    ("intel-power-gadget", "time_backwards"): [(b'"14:55:35:836"', b'"14:55:34:836"', 1)],
+    ("rapl", "time_backwards"): [(b"1790000001.000000", b"1789999990.000000", 0)],
+    ("measure", "time_backwards"): [
+        (b'"t_start":1791190802.0,"t_end":1791190803.0', b'"t_start":1791190700.0,"t_end":1791190701.0', 1)
+    ],
+    ("scaphandre", "time_backwards"): [(b"1790000004.000246", b"1789999990.000246", 0)],
+    ("aws-carbon", "wrong_units"): [(b"MTCO2e,0.012345", b"lbs,0.012345", 1)],
+    ("aws-carbon", "timezone_less"): [
+        (b"2025-04-01 00:00:00Z,2025-03-01 00:00:00Z", b"2025-04-01 00:00:00,2025-03-01 00:00:00", 1)
+    ],
+    ("aws-cur", "timezone_less"): [
+        (
+            b"2025-03-01T00:00:00Z,2025-03-01T01:00:00Z,AmazonEC2",
+            b"2025-03-01T00:00:00,2025-03-01T01:00:00,AmazonEC2",
+            1,
+        )
+    ],
+    ("aws-cur", "wrong_units"): [(b"m5.large,Hrs", b"m5.large,Seconds", 1)],
+    ("gcp-carbon", "wrong_units"): [
+        (b"carbon_footprint_total_kgCO2e.location_based", b"carbon_footprint_total_tCO2e.location_based", 1)
+    ],
+    ("github-usage", "wrong_units"): [(b"100,minutes", b"100,hours", 1)],
+    ("github-jobs", "time_backwards"): [
+        (b'"completed_at": "2020-01-20T17:44:39Z"', b'"completed_at": "2020-01-20T16:44:39Z"', 1)
+    ],
+    ("github-jobs", "timezone_less"): [
+        (b'"started_at": "2020-01-20T17:42:40Z"', b'"started_at": "2020-01-20T17:42:40"', 1)
+    ],
+    ("gitlab-jobs", "time_backwards"): [
+        (b'"finished_at": "2015-12-24T17:54:27.895Z"', b'"finished_at": "2015-12-24T16:54:27.895Z"', 1)
+    ],
+    ("gitlab-jobs", "timezone_less"): [
+        (b'"started_at": "2015-12-24T17:54:27.722Z"', b'"started_at": "2015-12-24T17:54:27.722"', 1)
+    ],
+}
+
+
+def hand_written(collector: str, good: bytes) -> dict[str, bytes]:
+    cases = {}
+    for (owner, name), edits in HAND.items():
+        if owner != collector:
+            continue
+        data = good
+        for old, new, count in edits:
+            if old not in data:
+                raise SystemExit(f"{collector}/{name}: {old!r} is not in the fixture any more")
+            data = data.replace(old, new, count or -1)
+        cases[name] = data
+    return cases
+
+
 def _numbers(good: bytes, replacement: bytes | None) -> bytes:
     """Every 5th number replaced (``None``: negated), after the first few lines."""
     lines = good.splitlines(keepends=True)
@@ -65,12 +125,15 @@ def _numbers(good: bytes, replacement: bytes | None) -> bytes:
 
 
 def main() -> int:
-    for collector, fixture in GOOD.items():
+    with SOURCES.open("rb") as file:
+        sources = tomllib.load(file)
+    for collector, source in sources.items():
+        fixture = source["fixture"]
         good = (FIXTURES / fixture).read_bytes()
         suffix = Path(fixture).suffix
         folder = OUT / collector
         folder.mkdir(parents=True, exist_ok=True)
-        for name, data in variants(good).items():
+        for name, data in (variants(good) | hand_written(collector, good)).items():
             target = folder / (name if name.endswith(".gz") else f"{name}{suffix}")
             target.write_bytes(data)
     return 0

@@ -129,8 +129,15 @@ def fetch(where: S3Location, cache_root: Path, *, client: Any = None) -> Fetched
 def _client(where: S3Location) -> Any:
     import boto3
 
+    from sci.cloud.redact import mask_in_sdk_logs
+
     session = boto3.session.Session(region_name=where.region)
-    return session.client("s3", endpoint_url=where.endpoint_url)
+    client = session.client("s3", endpoint_url=where.endpoint_url)
+    credentials = session.get_credentials()
+    if credentials is not None:  # botocore logs the session token with every request at DEBUG
+        frozen = credentials.get_frozen_credentials()
+        mask_in_sdk_logs((frozen.secret_key, frozen.token), ("botocore", "boto3", "s3transfer", "urllib3"))
+    return client
 
 
 def _objects(s3: Any, where: S3Location) -> list[dict[str, Any]]:

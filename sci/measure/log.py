@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sci.measure.sampler import Sample
 FORMAT = "sci-report-measure"
 VERSION = 1
 SUFFIX = ".scimeasure.jsonl"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")  # a host name may hold "/": never a folder in the log's name
 _DIGITS = 6  # µs for times, µJ for energy: finer than any meter, and keeps lines short
 
 
@@ -92,4 +94,5 @@ class LogWriter:
 
 def default_name(started_utc: datetime, host: str | None = None) -> str:
     stamp = started_utc.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{host or socket.gethostname()}-{os.getpid()}{SUFFIX}"
+    name = _UNSAFE.sub("_", host or socket.gethostname()).strip("_")[:64] or "host"
+    return f"{stamp}-{name}-{os.getpid()}{SUFFIX}"
