@@ -81,7 +81,7 @@ def _project(tmp_path: Path, endpoint: str) -> Path:
     """The example team plus a cloud platform: the S3 fetch and the GCP/Azure fixture files."""
     project = tmp_path / "project"
     shutil.copytree(ROOT / "examples" / "team", project)
-    cloud = project / "cloud"
+    cloud = project / "multicloud"
     cloud.mkdir()
     shutil.copy(FIXTURES / "gcp_carbon" / "carbon_footprint_2026-10.csv", cloud / "gcp.csv")
     shutil.copy(FIXTURES / "azure_usage" / "usage_vm_hours_2026-10.json", cloud / "azure-usage.json")
@@ -91,14 +91,14 @@ def _project(tmp_path: Path, endpoint: str) -> Path:
     )
     with (project / "sci.toml").open("a", encoding="utf-8") as toml:
         toml.write(
-            '\n[[platforms]]\nname = "cloud"\nregion = "aws:us-east-1"\n'
+            '\n[[platforms]]\nname = "multicloud"\nregion = "aws:us-east-1"\n'
             '  [[platforms.sources]]\n  collector = "aws-carbon"\n'
             f'  s3 = {{ bucket = "{BUCKET}", prefix = "{PREFIX}", region = "us-east-1", '
             f'endpoint_url = "{endpoint}" }}\n'
-            '  [[platforms.sources]]\n  collector = "gcp-carbon"\n  paths = ["cloud/gcp.csv"]\n'
-            '  [[platforms.sources]]\n  collector = "azure-usage"\n  paths = ["cloud/azure-usage.json"]\n'
+            '  [[platforms.sources]]\n  collector = "gcp-carbon"\n  paths = ["multicloud/gcp.csv"]\n'
+            '  [[platforms.sources]]\n  collector = "azure-usage"\n  paths = ["multicloud/azure-usage.json"]\n'
             '  start = "2026-10-01"\n  end = "2026-11-01"\n'
-            '  [[platforms.sources]]\n  collector = "azure-carbon"\n  paths = ["cloud/azure-carbon.json"]\n'
+            '  [[platforms.sources]]\n  collector = "azure-carbon"\n  paths = ["multicloud/azure-carbon.json"]\n'
         )
     return project
 
