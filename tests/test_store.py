@@ -215,3 +215,34 @@ def test_migration_2_moves_duplicate_marks_into_their_own_column(tmp_path: Path)
         assert (a.options_digest, a.duplicate_of) == ("abc", None)
         assert (b.options_digest, b.duplicate_of) == ("abc", "a.log")
         assert store.holders_of("x", platforms=["p"]) == ["a.log"]
+
+
+def test_provider_figures_of_different_scopes_are_not_overlaps(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sci.model import Component, Record, Tier
+    from sci.store import FileMeta, naive_utc
+
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+
+    def figure(scope: str) -> Record:
+        return Record(
+            device="gcp:proj/Compute/europe-west3",
+            component=Component.SYSTEM,
+            start_utc=start,
+            end_utc=end,
+            tier=Tier.PROVIDER,
+            method="gcp-carbon/export",
+            line=2,
+            carbon_g=1000.0,
+            scope=scope,
+        )
+
+    with Store(tmp_path / "s.duckdb") as store:
+        for name, scope in (("scope1.csv", "1"), ("scope2.csv", "2"), ("scope2-copy.csv", "2")):
+            meta = FileMeta(name, name, 1, "gcp-carbon", "1", "cloud", "k", "d")
+            store.replace_file(meta, [figure(scope)])
+        window = {"start_utc": naive_utc(start), "end_utc": naive_utc(end), "platforms": ["cloud"]}
+        rows = store.query("overlap_candidates", **window)
+    # only the two scope-2 files cover the same part; scope 1 is another part of the same device
+    assert sorted(r["path"] for r in rows) == ["scope2-copy.csv", "scope2.csv"]

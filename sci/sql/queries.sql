@@ -140,8 +140,9 @@ ORDER BY ALL;
 -- file and group, with what precedence needs: tier, median record length (finer first) and span.
 -- The median (a holistic aggregate: it holds every value) is computed only for the files that overlap,
 -- usually none, so the query is one streaming scan of the window.
+-- Provider figures of different GHG scopes are different parts: the scope is part of the component here.
 WITH spans AS (
-    SELECT s.platform, s.device, s.component, s.file_id,
+    SELECT s.platform, s.device, s.component || coalesce(' scope ' || s.scope, '') AS component, s.file_id,
            min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
            min(s.tier) AS tier,
            count(*) AS records
@@ -154,9 +155,10 @@ WITH spans AS (
       ON a.platform = b.platform AND a.device = b.device AND a.component = b.component
      AND a.file_id <> b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
 ), medians AS (
-    SELECT s.platform, s.device, s.component, s.file_id,
+    SELECT s.platform, s.device, i.component, s.file_id,
            median(epoch(s.end_utc) - epoch(s.start_utc)) AS median_s
-    FROM samples s JOIN involved USING (platform, device, component, file_id)
+    FROM samples s JOIN involved i
+      ON i.platform = s.platform AND i.device = s.device AND i.component = s.component || coalesce(' scope ' || s.scope, '') AND i.file_id = s.file_id
     WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
       AND s.file_id IN (SELECT file_id FROM involved)
     GROUP BY ALL
@@ -172,9 +174,11 @@ ORDER BY ALL;
 -- Its energy and runtime count with that share: a record fully covered counts 0.
 CREATE OR REPLACE TEMP TABLE overlap_keep AS
 WITH r AS (
-    SELECT s.rowid AS rid, s.platform, s.device, s.component, s.file_id, s.line, s.start_utc, s.end_utc,
+    SELECT s.rowid AS rid, s.platform, s.device, fr.component, s.file_id, s.line, s.start_utc, s.end_utc,
            s.energy_kwh, s.runtime_s, fr.rank
-    FROM samples s JOIN _file_rank fr USING (platform, device, component, file_id)
+    FROM samples s JOIN _file_rank fr
+      ON fr.platform = s.platform AND fr.device = s.device AND fr.component = s.component || coalesce(' scope ' || s.scope, '')
+     AND fr.file_id = s.file_id
     WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
 ), covered AS (
     SELECT lo.rid, lo.platform, lo.device, lo.component, lo.file_id, lo.line, lo.energy_kwh, lo.runtime_s,
