@@ -96,9 +96,11 @@ def _project(tmp_path: Path, endpoint: str) -> Path:
             f'  s3 = {{ bucket = "{BUCKET}", prefix = "{PREFIX}", region = "us-east-1", '
             f'endpoint_url = "{endpoint}" }}\n'
             '  [[platforms.sources]]\n  collector = "gcp-carbon"\n  paths = ["multicloud/gcp.csv"]\n'
-            '  [[platforms.sources]]\n  collector = "azure-usage"\n  paths = ["multicloud/azure-usage.json"]\n'
+            '  [[platforms.sources]]\n  collector = "azure-usage"\n'
+            '  paths = ["multicloud/azure-usage.json"]\n'
             '  start = "2026-10-01"\n  end = "2026-11-01"\n'
-            '  [[platforms.sources]]\n  collector = "azure-carbon"\n  paths = ["multicloud/azure-carbon.json"]\n'
+            '  [[platforms.sources]]\n  collector = "azure-carbon"\n'
+            '  paths = ["multicloud/azure-carbon.json"]\n'
         )
     return project
 
