@@ -433,6 +433,7 @@ class _State:
             )
             return
         columns = self.columns
+        add: Callable[[Component, float, int], None]
         if columns is None:
             span = self._span(sample, start_us, end_us)
             append = self.out.append
