@@ -15,6 +15,7 @@ Quality issues are yielded as they come, in the line path's order.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,7 @@ _CODED = (
         for prefix, key in candidates
     ),
 )
+_PREFIXES = "^(" + "|".join(re.escape(prefix) for prefix, _ in _CODED) + ")"  # the line loop's tests
 _VALUE = r"^[^:]*: *(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)) ?(m?W)$"  # pt._VALUE_RE after the prefix
 
 
@@ -198,11 +200,24 @@ class _Region:
             return
         numbers = self.numbers
         nexts = [numbers[h] for h in heads[1:]] + [self.end_line + 1]
+        residual_key = (IssueKind.NEGATIVE_VALUE, Action.KEPT)
+        package_lines = self.power_lines.get(pt._PACKAGE)
         for i, head in enumerate(heads):
             index = first_index + i
+            found = events.get(i)
+            if found is not None and len(found) == 1 and found[0][0] == 2 and len(runs.runs) == 1:  # noqa: PLR2004
+                run = runs.runs.get(residual_key)
+                if run is not None and run.last == index - 1:  # what runs.add does to extend this run
+                    assert package_lines is not None
+                    run.line_end = max(run.line_end, int(package_lines[i]))
+                    run.rows += 1
+                    run.last = index
+                    if abs(found[0][1]) > abs(runs.worst[residual_key]):
+                        runs.worst[residual_key] = found[0][1]
+                    continue
             if runs.open:
                 runs.flush_before(index)
-            for what, arg in sorted(events.get(i, ()), key=lambda event: event[0]):
+            for what, arg in sorted(found or (), key=lambda event: event[0]):
                 self._issue(what, arg, index, i, (numbers[head], nexts[i] - 1))
 
     def _issue(self, what: int, arg: Any, index: int, i: int, span: tuple[int, int]) -> None:
@@ -400,14 +415,12 @@ def kept_lines(block: Block) -> tuple[list[int], list[str], list[int]]:
     import polars as pl
 
     lines = pl.Series("text", [block.data.decode("ascii")]).str.split("\n").explode()
-    code = pl.lit(None, dtype=pl.Int8)
-    for prefix, value in reversed(_CODED):  # the first prefix that matches wins, as in the line loop
-        code = pl.when(pl.col("text").str.starts_with(prefix)).then(pl.lit(value, pl.Int8)).otherwise(code)
     frame = (
         pl.DataFrame({"text": lines})
         .with_row_index("number", offset=block.first_line)
-        .with_columns(code=code)
-        .filter(pl.col("code").is_not_null())
+        .with_columns(prefix=pl.col("text").str.extract(_PREFIXES, 1))
+        .filter(pl.col("prefix").is_not_null())
+        .with_columns(code=pl.col("prefix").replace_strict(dict(_CODED), return_dtype=pl.Int8))
     )
     return (
         frame.get_column("number").to_list(),
