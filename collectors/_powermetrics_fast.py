@@ -177,57 +177,47 @@ class _Region:
     ) -> None:
         """The issue calls of the line path, sample by sample, in its order (samples with a finding, and
         every sample while a run is open)."""
-        import numpy as np
-
-        state = self.state
-        runs = state.runs
-        events: dict[int, list[tuple[int, Any]]] = {}
-        for i, back_s in backs:
-            events.setdefault(i, []).append((0, back_s))
-        for i, start, prev in gaps:
-            events.setdefault(i, []).append((1, (start, prev)))
-        backed = {i for i, _ in backs}
-        if residual is not None:
-            for i in np.flatnonzero(residual < -pt._RESIDUAL_EPSILON_MW).tolist():
-                if i not in backed:
-                    events.setdefault(i, []).append((2, -float(residual[i])))
-        if combined is not None:
-            bad, off = combined
-            for i in np.flatnonzero(bad).tolist():
-                if i not in backed:
-                    events.setdefault(i, []).append((3, float(off[i])))
+        runs = self.state.runs
+        events = _events(backs, gaps, residual, combined)
         if not events and not runs.open:
             return
         numbers = self.numbers
         nexts = [numbers[h] for h in heads[1:]] + [self.end_line + 1]
-        residual_key = (IssueKind.NEGATIVE_VALUE, Action.KEPT)
-        package_lines = self.power_lines.get(pt._PACKAGE)
         for i, head in enumerate(heads):
             index = first_index + i
             found = events.get(i)
-            if found is not None and len(found) == 1 and found[0][0] == 2 and len(runs.runs) == 1:  # noqa: PLR2004
-                run = runs.runs.get(residual_key)
-                if run is not None and run.last == index - 1:  # what runs.add does to extend this run
-                    assert package_lines is not None
-                    run.line_end = max(run.line_end, int(package_lines[i]))
-                    run.rows += 1
-                    run.last = index
-                    if abs(found[0][1]) > abs(runs.worst[residual_key]):
-                        runs.worst[residual_key] = found[0][1]
-                    continue
+            if found is not None and self._extended(found, index, i):
+                continue
             if runs.open:
                 runs.flush_before(index)
-            for what, arg in sorted(found or (), key=lambda event: event[0]):
+            for what, arg in found or ():
                 self._issue(what, arg, index, i, (numbers[head], nexts[i] - 1))
+
+    def _extended(self, found: list[tuple[int, Any]], index: int, i: int) -> bool:
+        """Whether ``found`` (a sample's findings) was only Package below its parts and extended the one
+        open run, that of the sample before, as ``runs.add`` would."""
+        runs = self.state.runs
+        if len(found) != 1 or found[0][0] != _RESIDUAL or len(runs.runs) != 1:
+            return False
+        run = runs.runs.get(_RESIDUAL_KEY)
+        if run is None or run.last != index - 1:
+            return False
+        run.line_end = max(run.line_end, int(self.power_lines[pt._PACKAGE][i]))
+        run.rows += 1
+        run.last = index
+        worst = found[0][1]
+        if abs(worst) > abs(runs.worst[_RESIDUAL_KEY]):
+            runs.worst[_RESIDUAL_KEY] = worst
+        return True
 
     def _issue(self, what: int, arg: Any, index: int, i: int, span: tuple[int, int]) -> None:
         state = self.state
         runs = state.runs
-        if what == 0:
+        if what == _BACK:
             runs.add(IssueKind.NON_MONOTONIC, Action.DROPPED, index, span, worst=arg)
-        elif what == 1:
+        elif what == _GAP:
             state.out.append(state._gap(_At(span[0]), arg[0], arg[1]))  # type: ignore[arg-type]
-        elif what == 2:
+        elif what == _RESIDUAL:
             at = int(self.power_lines[pt._PACKAGE][i])
             runs.add(IssueKind.NEGATIVE_VALUE, Action.KEPT, index, (at, at), worst=arg)
         else:
@@ -391,6 +381,34 @@ class _Region:
             return None
         soc = components.index(COMPONENTS.index(Component.SOC_OTHER)) if pt._PACKAGE in values else None
         return components, energy, np.stack(at, axis=1), soc
+
+
+_BACK, _GAP, _RESIDUAL, _COMBINED = range(4)  # a sample's findings, in the order the line path meets them
+_RESIDUAL_KEY = (IssueKind.NEGATIVE_VALUE, Action.KEPT)
+
+
+def _events(
+    backs: list[tuple[int, float]], gaps: list[tuple[int, int, int]], residual: Any, combined: Any
+) -> dict[int, list[tuple[int, Any]]]:
+    """Each sample's findings (what, argument), by sample position, in the line path's order."""
+    import numpy as np
+
+    events: dict[int, list[tuple[int, Any]]] = {}
+    for i, back_s in backs:
+        events.setdefault(i, []).append((_BACK, back_s))
+    for i, start, prev in gaps:
+        events.setdefault(i, []).append((_GAP, (start, prev)))
+    backed = {i for i, _ in backs}
+    if residual is not None:
+        for i in np.flatnonzero(residual < -pt._RESIDUAL_EPSILON_MW).tolist():
+            if i not in backed:
+                events.setdefault(i, []).append((_RESIDUAL, -float(residual[i])))
+    if combined is not None:
+        bad, off = combined
+        for i in np.flatnonzero(bad).tolist():
+            if i not in backed:
+                events.setdefault(i, []).append((_COMBINED, float(off[i])))
+    return events
 
 
 class _At:
