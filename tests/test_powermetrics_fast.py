@@ -160,3 +160,87 @@ def test_block_path_equals_line_loop_on_generated_logs(
     path = tmp_path / "log.txt"
     path.write_text(text, encoding="utf-8")
     _same(path, monkeypatch, sizes)
+
+
+@st.composite
+def uniform_logs(draw: st.DrawFn) -> str:
+    """Samples that all have the same power lines (what the block path reads at once), with values that
+    give every sample-level finding: Package below its parts, Combined off, steps back, gaps, W units."""
+    keys = draw(
+        st.sampled_from(
+            [
+                ("CPU", "GPU", "ANE", "DRAM", "Package"),
+                ("CPU", "GPU", "ANE", "Combined"),
+                ("Intel",),
+                ("CPU", "GPU", "GPU", "ANE", "Package"),
+            ]
+        )
+    )
+    moment = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    samples = []
+    for i in range(draw(st.integers(3, 40))):
+        moment += timedelta(seconds=draw(st.sampled_from([1, 1, 1, 1, 0, -5, 400])))
+        body = []
+        for key in keys:
+            value = draw(st.sampled_from(["0 mW", "120 mW", "900 mW", "1.25 W", "3000 mW"]))
+            name = {
+                "Combined": "Combined Power (CPU + GPU + ANE)",
+                "Intel": "Intel energy model derived package power (CPUs+GT+SA)",
+            }.get(key, f"{key} Power")
+            body.append(f"{name}: {value}")
+        samples.append(_sample(i, moment, body))
+    return _log(samples)
+
+
+def _taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    seen: list[bool] = []
+    take = fast._Region.take
+
+    def spy(self: fast._Region, columns: fast.Columns) -> bool:
+        seen.append(take(self, columns))
+        return seen[-1]
+
+    monkeypatch.setattr(fast._Region, "take", spy)
+    return seen
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=uniform_logs(), sizes=st.sampled_from([(400, 4000), (1 << 16, 1 << 24)]))
+def test_block_path_equals_line_loop_on_uniform_logs(
+    text: str, sizes: tuple[int, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "log.txt"
+    path.write_text(text, encoding="utf-8")
+    _same(path, monkeypatch, sizes)
+
+
+def test_whole_samples_are_read_at_once_with_every_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moment = datetime(2026, 6, 1, tzinfo=UTC)
+    samples = []
+    for i in range(400):
+        moment += timedelta(seconds={97: -5, 201: 400}.get(i, 1))
+        package = 100 if i % 50 < 3 else 2000  # Package below its parts now and then
+        combined = 9999 if i % 70 == 5 else 100 + i + 20 + 0
+        samples.append(
+            _sample(
+                i,
+                moment,
+                [
+                    f"CPU Power: {100 + i} mW",
+                    "GPU Power: 20 mW",
+                    "ANE Power: 0 mW",
+                    "DRAM Power: 30 mW",
+                    f"Package Power: {package} mW",
+                    f"Combined Power (CPU + GPU + ANE): {combined} mW",
+                ],
+            )
+        )
+    path = tmp_path / "mixed.txt"
+    path.write_text(_log(samples))
+    seen = _taken(monkeypatch)
+    _same(path, monkeypatch, (1 << 12, 1 << 16))
+    assert any(seen)
+    kinds = {issue.kind for issue in _outcome(path, batches=False)[1]}
+    assert {"non-monotonic", "gap", "negative-value", "malformed-row"} <= set(kinds)
