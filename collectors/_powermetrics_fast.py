@@ -110,7 +110,7 @@ class _Region:
     ``take`` returns False having changed nothing, and the lines go through the line handlers."""
 
     def __init__(
-        self, state: _State, numbers: list[int], texts: list[str], codes: list[int], end_line: int
+        self, state: _State, numbers: list[int], texts: Any, codes: list[int], end_line: int
     ) -> None:
         self.end_line = end_line  # the last line of the last sample
         self.power_lines: dict[str, Any] = {}
@@ -225,27 +225,43 @@ class _Region:
             runs.add(IssueKind.MALFORMED_ROW, Action.KEPT, index, (at, at), worst=arg)
 
     def _times(self, heads: list[int]) -> tuple[list[float], list[int], list[int], tuple[str, int]] | None:
-        """Elapsed ms, elapsed us and header time (us) of each sample, and the last header-time cache."""
+        """Elapsed ms, elapsed us and header time (us) of each sample, and the last header-time cache.
+        The time of a header on a day (and offset) seen before is that day's start plus its clock time,
+        which is what ``_State._header_us`` computes; a new day goes through it."""
+        import polars as pl
+
         state = self.state
         elapsed: list[float] = []
         elapsed_us: list[int] = []
         stamps: list[int] = []
         last_when, last_us = state.last_when, state.last_when_us
+        days: dict[str, int] = {}
         fullmatch = pt._HEADER_RE.fullmatch
-        texts, numbers = self.texts, self.numbers
-        for i in heads:
-            match = fullmatch(texts[i])
+        numbers = self.numbers
+        is_head = pl.Series([code == _HEAD for code in self.codes], dtype=pl.Boolean)
+        for i, text in zip(heads, self.texts.filter(is_head).to_list(), strict=True):
+            match = fullmatch(text)
             if match is None:
                 return None
             ms = float(match["ms"])
             if not math.isfinite(ms):
                 return None
-            when = match["when"]
+            when = match["when"]  # 'Fri Nov 10 12:37:08 2023 +0100': fixed widths
             if when != last_when:
-                try:
-                    last_us = state._header_us(numbers[i], match)
-                except CollectorError:
+                hour, minute, second = int(when[11:13]), int(when[14:16]), int(when[17:19])
+                clock_us = (hour * 3600 + minute * 60 + second) * US_PER_S
+                day = when[:10] + when[19:]
+                start = days.get(day)
+                if start is None:
+                    try:
+                        last_us = state._header_us(numbers[i], match)
+                    except CollectorError:
+                        return None
+                    days[day] = last_us - clock_us
+                elif hour > 23 or minute > 59 or second > 60:
                     return None
+                else:
+                    last_us = start + clock_us
                 last_when = when
             elapsed.append(ms)
             elapsed_us.append(round(ms * pt._US_PER_MS))
@@ -265,7 +281,7 @@ class _Region:
                 "sid": sid[keep],
                 "code": codes[keep],
                 "line": np.array(self.numbers, dtype=np.int64)[keep],
-                "text": [t for t, k in zip(self.texts, keep, strict=True) if k],
+                "text": self.texts.filter(pl.Series(keep)),
             }
         )
         frame = frame.filter(pl.struct("sid", "code").is_first_distinct())
@@ -427,9 +443,9 @@ def _summed(values: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return total
 
 
-def kept_lines(block: Block) -> tuple[list[int], list[str], list[int]]:
-    """The lines of ``block`` the line loop acts on: their numbers, texts and codes (``_HEAD``, ``_MODEL``,
-    or 2 + the index of their key in ``KEYS``), in order."""
+def kept_lines(block: Block) -> tuple[list[int], Any, list[int]]:
+    """The lines of ``block`` the line loop acts on: their numbers, texts (a polars Series) and codes
+    (``_HEAD``, ``_MODEL``, or 2 + the index of their key in ``_KEYS``), in order."""
     import polars as pl
 
     lines = pl.Series("text", [block.data.decode("ascii")]).str.split("\n").explode()
@@ -442,7 +458,7 @@ def kept_lines(block: Block) -> tuple[list[int], list[str], list[int]]:
     )
     return (
         frame.get_column("number").to_list(),
-        frame.get_column("text").to_list(),
+        frame.get_column("text"),
         frame.get_column("code").to_list(),
     )
 
