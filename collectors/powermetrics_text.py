@@ -26,13 +26,16 @@ import re
 from collections.abc import Callable, Iterator, KeysView, Mapping, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from collectors._chain import Back, ElapsedChain
 from collectors._runs import Runs
 from collectors.base import SourceContext, head_text, numbered_lines
 from sci.model import Action, Component, IssueKind, Item, QualityIssue, Record, Tier
 from sci.units import J_PER_KWH, MS_PER_S, MW_PER_W
+
+if TYPE_CHECKING:
+    from collectors._powermetrics_fast import Columns
 
 _HEADER_PREFIX: Final = "*** Sampled system activity"
 _MODEL_PREFIX: Final = "Machine model:"
@@ -59,6 +62,8 @@ _US_PER_MS: Final = 1_000
 _S_PER_DAY: Final = 86_400
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL: Final = _EPOCH.date().toordinal()
+_MIN_US: Final = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_MAX_US: Final = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 _MW_MS_PER_KWH: Final = MW_PER_W * MS_PER_S * J_PER_KWH  # mW x ms in one kWh
 _RESIDUAL_EPSILON_MW: Final = 1e-6  # float noise in Package - parts (values in W are not exact)
 _COMBINED_TOLERANCE_MW: Final = 2.0  # four values each rounded to the nearest mW
@@ -118,6 +123,11 @@ class PowermetricsText:
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
         state = _State(ctx)
+        if ctx.batches:  # blocks of plain lines, records as columns (collectors/_powermetrics_fast.py)
+            from collectors._powermetrics_fast import parse_blocks
+
+            yield from parse_blocks(state, dispatch)
+            return
         out = state.out  # items are collected at sample boundaries and handed on here
         number = 0
         ended = True
@@ -147,6 +157,33 @@ class PowermetricsText:
         yield from out
 
 
+def dispatch(state: _State, number: int, text: str, ended: bool) -> None:
+    """One line, as the hot loop of ``PowermetricsText.parse`` reads it (the block path's line handler)."""
+    if not text:
+        return
+    first = text[0]
+    if first == "*":
+        if text.startswith(_HEADER_PREFIX):
+            state.header(number, text, ended)
+        return
+    candidates = _POWER_PREFIXES.get(first)
+    if candidates is not None:
+        for prefix, key in candidates:
+            if text.startswith(prefix):
+                state.power(number, text, ended, key, len(prefix))
+                return
+    elif first == "M" and text.startswith(_MODEL_PREFIX):
+        state.new_log(number, text)
+
+
+# Every line prefix the line loop acts on (the block path keeps only lines that start with one of them).
+LINE_PREFIXES: Final = (
+    _HEADER_PREFIX,
+    _MODEL_PREFIX,
+    *(prefix for candidates in _POWER_PREFIXES.values() for prefix, _ in candidates),
+)
+
+
 class _Sample:
     """One sample while its lines are read. ``powers`` maps a key to (power in mW, line)."""
 
@@ -170,12 +207,14 @@ class _State:
         self.device = ctx.device
         self.out: list[Item] = []
         self.runs = _Runs(ctx.device, self.out)
+        self.columns: Columns | None = None  # set by the block path: records go there as columns
         self.sample: _Sample | None = None
         self.model: str | None = None
         self.seen_header = False
         self.samples = 0
         self.chain = ElapsedChain(max_gap_s=ctx.max_gap_s)  # the end of the last sample placed
         self.prev_end_utc: datetime | None = None
+        self.prev_end_us: int | None = None  # the time of prev_end_utc
         self.expected: Set[str] = frozenset()  # the power lines of the previous sample
         self.orphan_lines: list[int] = []
         self.orphan_keys: set[str] = set()
@@ -346,7 +385,7 @@ class _State:
         if interval is not None:
             self._emit(sample, last_line, *interval)
 
-    def _place(self, sample: _Sample, last_line: int) -> tuple[datetime, datetime] | None:
+    def _place(self, sample: _Sample, last_line: int) -> tuple[int, int] | None:
         """The sample's interval on the chained time line (``collectors/_chain.py``), or None if time went
         backwards."""
         header_us = sample.header_us
@@ -361,18 +400,22 @@ class _State:
             return None
         if placed.gap_s is not None and not new_run and prev_end_us is not None:
             self.out.append(self._gap(sample, placed.start_us, prev_end_us))
-        try:
-            if placed.start_us == prev_end_us and self.prev_end_utc is not None:
-                start_utc = self.prev_end_utc  # contiguous: share the datetime
-            else:
-                start_utc = _EPOCH + timedelta(microseconds=placed.start_us)
-            end_utc = _EPOCH + timedelta(microseconds=placed.end_us)
-        except OverflowError:
-            raise self.ctx.error(sample.line, "sample time is out of the supported range") from None
-        self.prev_end_utc = end_utc
-        return start_utc, end_utc
+        start_us, end_us = placed.start_us, placed.end_us
+        if not (_MIN_US <= start_us <= _MAX_US and _MIN_US <= end_us <= _MAX_US):
+            raise self.ctx.error(sample.line, "sample time is out of the supported range")
+        return start_us, end_us
 
-    def _emit(self, sample: _Sample, last_line: int, start_utc: datetime, end_utc: datetime) -> None:
+    def _span(self, sample: _Sample, start_us: int, end_us: int) -> _Span:
+        """The elapsed time and the interval of a placed sample as ``datetime`` s (record path)."""
+        if start_us == self.prev_end_us and self.prev_end_utc is not None:
+            start_utc = self.prev_end_utc  # contiguous: share the datetime
+        else:
+            start_utc = _EPOCH + timedelta(microseconds=start_us)
+        end_utc = _EPOCH + timedelta(microseconds=end_us)
+        self.prev_end_us, self.prev_end_utc = end_us, end_utc
+        return sample.elapsed_ms, start_utc, end_utc
+
+    def _emit(self, sample: _Sample, last_line: int, start_us: int, end_us: int) -> None:
         powers = sample.powers
         runs = self.runs
         negative = [line for mw, line in powers.values() if mw < 0]
@@ -389,23 +432,32 @@ class _State:
                 worst=1.0 if _COMBINED in powers else 0.0,
             )
             return
-        span = (sample.elapsed_ms, start_utc, end_utc)
-        append = self.out.append
+        columns = self.columns
+        add: Callable[[Component, float, int], None]
+        if columns is None:
+            span = self._span(sample, start_us, end_us)
+            append = self.out.append
+
+            def add(component: Component, power_mw: float, line: int) -> None:
+                append(self._record(component, power_mw, line, span))
+
+        else:
+            add = columns.adder(self, sample.elapsed_ms, start_us, end_us)
         for key, component in _DIRECT:
             got = powers.get(key)
             if got is not None:
-                append(self._record(component, got[0], got[1], span))
+                add(component, got[0], got[1])
         package = powers.get(_PACKAGE)
         if package is not None:
             residual_mw = package[0] - sum(powers[key][0] for key in _PARTS if key in powers)
             if residual_mw >= -_RESIDUAL_EPSILON_MW:
-                append(self._record(Component.SOC_OTHER, max(residual_mw, 0.0), package[1], span))
+                add(Component.SOC_OTHER, max(residual_mw, 0.0), package[1])
             else:
                 lines = (package[1], package[1])
                 runs.add(IssueKind.NEGATIVE_VALUE, Action.KEPT, sample.index, lines, worst=-residual_mw)
         intel = powers.get(_INTEL)
         if intel is not None:
-            append(self._record(Component.PACKAGE, intel[0], intel[1], span))
+            add(Component.PACKAGE, intel[0], intel[1])
         combined = powers.get(_COMBINED)
         if combined is not None:
             off_mw = combined[0] - sum(powers[key][0] for key in _COMBINED_PARTS if key in powers)
@@ -415,9 +467,7 @@ class _State:
 
     def _record(self, component: Component, power_mw: float, line: int, span: _Span) -> Record:
         elapsed_ms, start_utc, end_utc = span
-        energy_kwh = power_mw * elapsed_ms / _MW_MS_PER_KWH
-        if not math.isfinite(energy_kwh):
-            raise self.ctx.error(line, "power x elapsed time is out of range")
+        energy_kwh = self.energy_kwh(power_mw, elapsed_ms, line)
         return Record(
             device=self.device,
             component=component,
@@ -429,6 +479,12 @@ class _State:
             energy_kwh=energy_kwh,
             device_model=self.model,
         )
+
+    def energy_kwh(self, power_mw: float, elapsed_ms: float, line: int) -> float:
+        energy_kwh = power_mw * elapsed_ms / _MW_MS_PER_KWH
+        if not math.isfinite(energy_kwh):
+            raise self.ctx.error(line, "power x elapsed time is out of range")
+        return energy_kwh
 
     def _truncated(self, sample: _Sample, last_line: int, names: KeysView[str]) -> QualityIssue:
         if sample.cut:
