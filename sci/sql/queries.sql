@@ -35,11 +35,12 @@ SELECT min(start_utc) AS first_utc, max(end_utc) AS last_utc
 FROM samples WHERE list_contains($platforms, platform);
 
 -- name: energy_by_period
--- Energy and provider carbon by platform, month (of the interval start, in the window's zone) and tier:
+-- Energy and provider carbon by platform, month (of the interval start, in the window's zone: Store.query fills
+-- in the month expression) and tier:
 -- every record that carries energy or carbon (proxy records that carry only runtime are in
 -- proxy_runtime_groups). Market-based and tool-reported figures are summed beside, never into, carbon_g.
 SELECT platform,
-       strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
+       {period} AS period,
        tier,
        sum(energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
        sum(carbon_g * coalesce(k.keep, 1.0)) AS carbon_g,
@@ -56,7 +57,7 @@ ORDER BY ALL;
 -- name: proxy_runtime_groups
 -- Proxy evidence: runtime summed over records that share everything the proxy formula needs.
 SELECT platform,
-       strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
+       {period} AS period,
        component,
        device_model,
        tdp_w,
@@ -142,12 +143,17 @@ ORDER BY ALL;
 -- usually none, so the query is one streaming scan of the window.
 -- Provider figures of different GHG scopes are different parts: the scope is part of the component here.
 WITH spans AS (
-    SELECT s.platform, s.device, s.component || coalesce(' scope ' || s.scope, '') AS component, s.file_id,
-           min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
-           min(s.tier) AS tier,
-           count(*) AS records
-    FROM samples s
-    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
+    SELECT platform, device, component || coalesce(' scope ' || scope, '') AS component, file_id,
+           min(first_utc) AS first_utc, max(last_utc) AS last_utc, min(tier) AS tier, sum(records) AS records
+    FROM (  -- grouped by the scope first: the name is built once per group, not once per record
+        SELECT s.platform, s.device, s.component, s.scope, s.file_id,
+               min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
+               min(s.tier) AS tier,
+               count(*) AS records
+        FROM samples s
+        WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
+        GROUP BY ALL
+    )
     GROUP BY ALL
 ), involved AS (
     SELECT DISTINCT a.platform, a.device, a.component, a.file_id
@@ -242,16 +248,24 @@ ORDER BY s.platform, f.path, s.line, s.device, s.component, s.start_utc;
 
 -- name: energy_by_device
 -- Per device: energy and provider carbon of every record that carries them, with its tiers and files.
-SELECT s.platform, s.device,
-       list(DISTINCT s.component ORDER BY s.component) AS components,
-       list(DISTINCT s.tier ORDER BY s.tier) AS tiers,
+-- Summed per file first, so the file paths are joined to a few rows, not to every record.
+WITH per_file AS (
+    SELECT s.platform, s.device, s.component, s.tier, s.file_id,
+           sum(s.energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
+           sum(s.carbon_g * coalesce(k.keep, 1.0)) AS carbon_g
+    FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND (s.energy_kwh IS NOT NULL OR s.carbon_g IS NOT NULL)
+      AND list_contains($platforms, s.platform)
+    GROUP BY ALL
+)
+SELECT p.platform, p.device,
+       list(DISTINCT p.component ORDER BY p.component) AS components,
+       list(DISTINCT p.tier ORDER BY p.tier) AS tiers,
        list(DISTINCT f.path ORDER BY f.path) AS files,
-       sum(s.energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
-       sum(s.carbon_g * coalesce(k.keep, 1.0)) AS carbon_g
-FROM samples s JOIN files f USING (file_id) LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
-WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
-  AND (s.energy_kwh IS NOT NULL OR s.carbon_g IS NOT NULL)
-  AND list_contains($platforms, s.platform)
+       sum(p.energy_kwh) AS energy_kwh,
+       sum(p.carbon_g) AS carbon_g
+FROM per_file p JOIN files f USING (file_id)
 GROUP BY ALL
 ORDER BY ALL;
 
