@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sci.errors import StoreError
+from sci.intervals import IntervalCheck
 from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record, RecordBatch
 
 if TYPE_CHECKING:
@@ -229,10 +230,16 @@ class Store:
             ).fetchone()
             assert row is not None
             file_id = int(row[0])
-            counts = self._insert_items(file_id, meta.platform, items)
+            check = IntervalCheck()
+            counts = self._insert_items(file_id, meta.platform, items, check)
             self._con.execute(
                 queries()["finish_file"],
-                {"file_id": file_id, "record_count": counts.records, "issue_count": counts.issues},
+                {
+                    "file_id": file_id,
+                    "record_count": counts.records,
+                    "issue_count": counts.issues,
+                    "distinct_intervals": check.ordered or None,
+                },
             )
         return counts
 
@@ -251,7 +258,9 @@ class Store:
         for name in ("delete_file_samples", "delete_file_issues", "delete_file"):
             self._con.execute(queries()[name], {"file_id": file_id})
 
-    def _insert_items(self, file_id: int, platform: str, items: Iterable[Item]) -> IngestCounts:
+    def _insert_items(
+        self, file_id: int, platform: str, items: Iterable[Item], check: IntervalCheck
+    ) -> IngestCounts:
         records = 0
         issues: list[QualityIssue] = []
         for batch in _record_batches(items, issues):
@@ -259,6 +268,7 @@ class Store:
                 table = _batch_table(batch, file_id, platform)
             else:
                 table = _samples_table(batch, file_id, platform)
+            check.add(table)
             self._con.register("_batch", table)
             try:
                 self._con.execute("INSERT INTO samples SELECT * FROM _batch")
@@ -308,9 +318,16 @@ class Store:
                 finally:
                     self._con.unregister("_issues")
             counts = IngestCounts(records=samples.num_rows, issues=len(issues))
+            check = IntervalCheck()
+            check.add(samples)
             self._con.execute(
                 queries()["finish_file"],
-                {"file_id": file_id, "record_count": counts.records, "issue_count": counts.issues},
+                {
+                    "file_id": file_id,
+                    "record_count": counts.records,
+                    "issue_count": counts.issues,
+                    "distinct_intervals": check.ordered or None,
+                },
             )
         return counts
 

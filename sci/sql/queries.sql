@@ -27,7 +27,9 @@ VALUES ($path, $sha256, $size_bytes, $collector, $collector_version, $platform, 
 RETURNING file_id;
 
 -- name: finish_file
-UPDATE files SET record_count = $record_count, issue_count = $issue_count WHERE file_id = $file_id;
+UPDATE files SET record_count = $record_count, issue_count = $issue_count,
+                 distinct_intervals = $distinct_intervals
+WHERE file_id = $file_id;
 
 -- name: data_bounds
 -- The span of the records of the given platforms.
@@ -75,16 +77,39 @@ ORDER BY ALL;
 -- name: device_coverage
 -- Per platform: devices seen, and device-hours with evidence (per device, its best-covered component).
 -- Records of one device and component over the same interval (a provider's scope 1, 2 and 3 split of one
--- month) are the same time once.
-WITH per_interval AS (
+-- month) are the same time once. Looking for such repeats takes a hash of every record, so it is done only
+-- for the parts that may have them: a part with a file not checked at ingest (files.distinct_intervals) or
+-- with two files whose spans overlap. Every other part's records all have intervals of their own.
+WITH spans AS (
+    SELECT platform, device, component, file_id, min(start_utc) AS first_utc, max(end_utc) AS last_utc
+    FROM samples
+    WHERE start_utc >= $start_utc AND start_utc < $end_utc AND list_contains($platforms, platform)
+    GROUP BY ALL
+), repeats AS (
+    SELECT DISTINCT a.platform, a.device, a.component
+    FROM spans a JOIN files f USING (file_id)
+    LEFT JOIN spans b
+      ON a.platform = b.platform AND a.device = b.device AND a.component = b.component
+     AND a.file_id <> b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
+    WHERE f.distinct_intervals IS NOT TRUE OR b.file_id IS NOT NULL
+), per_interval AS (
     SELECT s.platform, s.device, s.component, s.start_utc, s.end_utc,
            max((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
     FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
-    WHERE start_utc >= $start_utc AND start_utc < $end_utc
-      AND list_contains($platforms, platform)
+    SEMI JOIN repeats r ON r.platform = s.platform AND r.device = s.device AND r.component = s.component
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND list_contains($platforms, s.platform)
     GROUP BY ALL
 ), per_component AS (
     SELECT platform, device, component, sum(seconds) AS seconds FROM per_interval GROUP BY ALL
+    UNION ALL
+    SELECT s.platform, s.device, s.component,
+           sum((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
+    FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+    ANTI JOIN repeats r ON r.platform = s.platform AND r.device = s.device AND r.component = s.component
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND list_contains($platforms, s.platform)
+    GROUP BY ALL
 ), per_device AS (
     SELECT platform, device, max(seconds) AS seconds FROM per_component GROUP BY ALL
 )
