@@ -151,12 +151,17 @@ SELECT path, source_key, platform FROM files ORDER BY path;
 
 -- name: components_by_platform
 -- What each platform's energy covers: components and methods, by tier.
+-- (Grouped by component and method first: a few groups, then the lists of those few.)
 SELECT platform, tier, list(DISTINCT component ORDER BY component) AS components,
        list(DISTINCT method ORDER BY method) AS methods
-FROM samples
-WHERE start_utc >= $start_utc AND start_utc < $end_utc
-  AND list_contains($platforms, platform)
-  AND tier <> 'provider-reported'
+FROM (
+    SELECT platform, tier, component, method
+    FROM samples
+    WHERE start_utc >= $start_utc AND start_utc < $end_utc
+      AND list_contains($platforms, platform)
+      AND tier <> 'provider-reported'
+    GROUP BY ALL
+)
 GROUP BY ALL
 ORDER BY ALL;
 
