@@ -156,6 +156,7 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         "end_utc": naive_utc(window.end),
         "platforms": names,
     }
+    store.prepare_window(**params)
     store.set_overlap_ranks(precedence.ranks(store.query("overlap_candidates", **params)), **params)
     overlaps = store.query("overlap_dropped")
     months = window.month_ends()

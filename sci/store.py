@@ -331,6 +331,11 @@ class Store:
             )
         return counts
 
+    def prepare_window(self, **window: Any) -> None:
+        """Fill the session's ``window_spans`` table (one scan of the window) that overlap_candidates and
+        device_coverage read: call it first, with the same window."""
+        self._con.execute(queries()["window_spans"], window)
+
     def set_overlap_ranks(self, ranks: list[tuple[str, str, str, int, int]], **window: Any) -> None:
         """Precedence for overlapping files: ``(platform, device, component, file_id, rank)``, rank 0 first.
 

@@ -81,9 +81,8 @@ ORDER BY ALL;
 -- for the parts that may have them: a part with a file not checked at ingest (files.distinct_intervals) or
 -- with two files whose spans overlap. Every other part's records all have intervals of their own.
 WITH spans AS (
-    SELECT platform, device, component, file_id, min(start_utc) AS first_utc, max(end_utc) AS last_utc
-    FROM samples
-    WHERE start_utc >= $start_utc AND start_utc < $end_utc AND list_contains($platforms, platform)
+    SELECT platform, device, component, file_id, min(first_utc) AS first_utc, max(last_utc) AS last_utc
+    FROM window_spans
     GROUP BY ALL
 ), repeats AS (
     SELECT DISTINCT a.platform, a.device, a.component
@@ -165,6 +164,18 @@ FROM (
 GROUP BY ALL
 ORDER BY ALL;
 
+-- name: window_spans
+-- One scan of the window's records, grouped by file and part (scope apart): the span, tier and count that
+-- overlap_candidates and device_coverage read (run it first, for the same window).
+CREATE OR REPLACE TEMP TABLE window_spans AS
+SELECT s.platform, s.device, s.component, s.scope, s.file_id,
+       min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
+       min(s.tier) AS tier,
+       count(*) AS records
+FROM samples s
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
+GROUP BY ALL;
+
 -- name: overlap_candidates
 -- Files whose records cover the same platform, device and component over overlapping spans: the same
 -- energy seen twice (a snapshot of a growing log, powermetrics and CodeCarbon on one laptop). One row per
@@ -175,15 +186,7 @@ ORDER BY ALL;
 WITH spans AS (
     SELECT platform, device, component || coalesce(' scope ' || scope, '') AS component, file_id,
            min(first_utc) AS first_utc, max(last_utc) AS last_utc, min(tier) AS tier, sum(records) AS records
-    FROM (  -- grouped by the scope first: the name is built once per group, not once per record
-        SELECT s.platform, s.device, s.component, s.scope, s.file_id,
-               min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
-               min(s.tier) AS tier,
-               count(*) AS records
-        FROM samples s
-        WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
-        GROUP BY ALL
-    )
+    FROM window_spans
     GROUP BY ALL
 ), involved AS (
     SELECT DISTINCT a.platform, a.device, a.component, a.file_id
@@ -195,7 +198,7 @@ WITH spans AS (
            median(epoch(s.end_utc) - epoch(s.start_utc)) AS median_s
     FROM samples s JOIN involved i
       ON i.platform = s.platform AND i.device = s.device AND i.component = s.component || coalesce(' scope ' || s.scope, '') AND i.file_id = s.file_id
-    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
       AND s.file_id IN (SELECT file_id FROM involved)
     GROUP BY ALL
 )
