@@ -89,7 +89,6 @@ class Window:
             following = month_end.astimezone(self.zone)
             period = f"{following.year:04d}-{following.month:02d}"
 
-
     def month_ends(self) -> list[tuple[str, datetime | None]]:
         """The months for the store's month expression (``Store.query(months=...)``): ``(YYYY-MM, naive
         UTC end)`` for each month of the window, so a record's month is a comparison, not a time-zone

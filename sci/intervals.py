@@ -32,9 +32,8 @@ class IntervalCheck:
         width = len(components.dictionary)
         keys = devices.indices.to_numpy().astype(np.int64) * width + components.indices.to_numpy()
         starts = table["start_utc"].combine_chunks().cast(pa.timestamp("us")).cast(pa.int64()).to_numpy()
-        names = [
-            (str(devices.dictionary[k // width]), str(components.dictionary[k % width])) for k in np.unique(keys)
-        ]
+        device_names, component_names = devices.dictionary, components.dictionary
+        names = [(str(device_names[k // width]), str(component_names[k % width])) for k in np.unique(keys)]
         for name, (first, last, increasing) in zip(names, _series(keys, starts), strict=True):
             if not increasing or (name in self._last and first <= self._last[name]):
                 self.ordered = False

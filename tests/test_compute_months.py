@@ -54,9 +54,8 @@ def test_each_record_counts_in_the_month_of_its_local_start(
     tmp_path: Path, zone: str, first: str, end: str
 ) -> None:
     window = _window(zone, first, end)
-    expected = Counter(
-        r.start_utc.astimezone(window.zone).strftime("%Y-%m") for r in _records(window) if isinstance(r, Record)
-    )
+    starts = [r.start_utc for r in _records(window) if isinstance(r, Record)]
+    expected = Counter(start.astimezone(window.zone).strftime("%Y-%m") for start in starts)
     meta = FileMeta("a.csv", "0" * 64, 1, "test", "1", "p", "platforms[0].sources[0]", "x")
     params = {"start_utc": naive_utc(window.start), "end_utc": naive_utc(window.end), "platforms": ["p"]}
     with Store(tmp_path / "sci.duckdb") as store:
@@ -68,6 +67,7 @@ def test_each_record_counts_in_the_month_of_its_local_start(
 
 
 def test_a_clock_running_back_at_a_month_boundary_converts_each_record() -> None:
-    assert _window("America/Santiago", "2028-03-01", "2028-05-01").month_ends() == [("America/Santiago", None)]
+    santiago = _window("America/Santiago", "2028-03-01", "2028-05-01")
+    assert santiago.month_ends() == [("America/Santiago", None)]
     ends = _window("Europe/Berlin", "2026-03-01", "2026-05-01").month_ends()
     assert ends == [("2026-03", datetime(2026, 3, 31, 22)), ("2026-04", datetime(2026, 4, 30, 22))]

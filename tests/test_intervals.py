@@ -34,12 +34,14 @@ def _ordered(*batches: list[tuple[str, str, int]]) -> bool:
 def test_interleaved_increasing_series_are_ordered(devices: int) -> None:
     rows = [(f"gpu{i % devices}", "gpu", i // devices) for i in range(devices * 5)]
     assert _ordered(rows[:7], rows[7:])
-    assert _ordered(rows + [(f"gpu{d}", "cpu", 0) for d in range(devices)])  # another component: own series
+    assert _ordered(
+        [*rows, *((f"gpu{d}", "cpu", 0) for d in range(devices))]
+    )  # another component: own series
 
 
 @pytest.mark.parametrize("devices", [2, FEW_SERIES + 3])
 def test_a_repeat_or_a_step_back_is_not_ordered(devices: int) -> None:
     rows = [(f"gpu{i % devices}", "gpu", i // devices) for i in range(devices * 5)]
-    assert not _ordered(rows + [("gpu1", "gpu", 4)])  # the same start again
+    assert not _ordered([*rows, ("gpu1", "gpu", 4)])  # the same start again
     assert not _ordered(rows, [("gpu0", "gpu", 2)])  # back in time in a later batch
     assert not _ordered([("a", "gpu", 3), ("a", "gpu", 1)])
