@@ -89,6 +89,27 @@ class Window:
             following = month_end.astimezone(self.zone)
             period = f"{following.year:04d}-{following.month:02d}"
 
+    def month_ends(self) -> list[tuple[str, datetime | None]]:
+        """The months for the store's month expression (``Store.query(months=...)``): ``(YYYY-MM, naive
+        UTC end)`` for each month of the window, so a record's month is a comparison, not a time-zone
+        conversion. If the zone's clock runs back within a day of a month boundary, the local calendar is
+        not monotonic in time there: ``[(zone, None)]``, and the store converts each record's time."""
+        ends: list[tuple[str, datetime | None]] = []
+        for period, _ in self.months():
+            start, end = month_bounds(period, self.zone)
+            if _clock_runs_back(start, self.zone) or _clock_runs_back(end, self.zone):
+                return [(self.zone.key, None)]
+            ends.append((period, naive_utc(end)))
+        return ends
+
+
+def _clock_runs_back(moment: datetime, zone: ZoneInfo) -> bool:
+    """Whether ``zone``'s UTC offset is smaller a day after ``moment`` than a day before (a fall-back)."""
+    day = timedelta(days=1)
+    before = (moment - day).astimezone(zone).utcoffset() or timedelta(0)
+    after = (moment + day).astimezone(zone).utcoffset() or timedelta(0)
+    return after < before
+
 
 def check_factors(config: Config, bundle: FactorBundle) -> None:
     """Look up every factor sci.toml relies on before anything runs; a miss names the config key."""
@@ -134,10 +155,12 @@ def compute(config: Config, store: Store, bundle: FactorBundle, *, now: datetime
         "end_utc": naive_utc(window.end),
         "platforms": names,
     }
+    store.prepare_window(**params)
     store.set_overlap_ranks(precedence.ranks(store.query("overlap_candidates", **params)), **params)
     overlaps = store.query("overlap_dropped")
-    energy = _group(store.query("energy_by_period", **params, tz=window.zone.key))
-    proxies = _group(store.query("proxy_runtime_groups", **params, tz=window.zone.key))
+    months = window.month_ends()
+    energy = _group(store.query("energy_by_period", **params, months=months))
+    proxies = _group(store.query("proxy_runtime_groups", **params, months=months))
     coverage = {row["platform"]: row for row in store.query("device_coverage", **params)}
     ledger = _Ledger()
     order = {name: i for i, name in enumerate(names)}

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sci.errors import StoreError
+from sci.intervals import IntervalCheck
 from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record, RecordBatch
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ BATCH_ROWS = 65_536
 INGEST_MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit while a file is ingested: without it a 10M-row transaction keeps ~2 GB of appended
 blocks in memory (the default limit is 80% of RAM); with it they are written out and RSS stays flat."""
+_KEEP_JOIN = "LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid"
+_KEEP_SHARE = "coalesce(k.keep, 1.0)"
+_PERIOD = "{period}"
 _NAME_RE = re.compile(r"^-- name: (\S+)\s*$", re.MULTILINE)
 _MIGRATION_RE = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -129,6 +133,7 @@ class Store:
                 f"{path} is not a readable DuckDB store: {exc}",
                 hint="point --store at a sci-report store, or remove the file to start afresh",
             ) from None
+        self._no_overlap = False  # True once set_overlap_ranks found no record to weigh
         if not read_only:
             self._migrate()
 
@@ -178,7 +183,15 @@ class Store:
     # -- queries --------------------------------------------------------------------------------
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        cursor = self._con.execute(queries()[name], params or None)
+        """A named query's rows. A query with a month (``{period}``) takes ``months``: see ``_months_sql``."""
+        sql = queries()[name]
+        if self._no_overlap:  # nothing to join: every record counts whole (x * 1.0 is x)
+            sql = sql.replace(_KEEP_JOIN, "").replace(_KEEP_SHARE, "1.0::DOUBLE")
+        if _PERIOD in sql:
+            expression, month_params = _months_sql(params.pop("months"))
+            sql = sql.replace(_PERIOD, expression)
+            params.update(month_params)
+        cursor = self._con.execute(sql, params or None)
         columns = [d[0] for d in cursor.description or ()]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
@@ -217,10 +230,16 @@ class Store:
             ).fetchone()
             assert row is not None
             file_id = int(row[0])
-            counts = self._insert_items(file_id, meta.platform, items)
+            check = IntervalCheck()
+            counts = self._insert_items(file_id, meta.platform, items, check)
             self._con.execute(
                 queries()["finish_file"],
-                {"file_id": file_id, "record_count": counts.records, "issue_count": counts.issues},
+                {
+                    "file_id": file_id,
+                    "record_count": counts.records,
+                    "issue_count": counts.issues,
+                    "distinct_intervals": check.ordered or None,
+                },
             )
         return counts
 
@@ -239,7 +258,9 @@ class Store:
         for name in ("delete_file_samples", "delete_file_issues", "delete_file"):
             self._con.execute(queries()[name], {"file_id": file_id})
 
-    def _insert_items(self, file_id: int, platform: str, items: Iterable[Item]) -> IngestCounts:
+    def _insert_items(
+        self, file_id: int, platform: str, items: Iterable[Item], check: IntervalCheck
+    ) -> IngestCounts:
         records = 0
         issues: list[QualityIssue] = []
         for batch in _record_batches(items, issues):
@@ -247,11 +268,10 @@ class Store:
                 table = _batch_table(batch, file_id, platform)
             else:
                 table = _samples_table(batch, file_id, platform)
-            self._con.register("_batch", table)
-            try:
-                self._con.execute("INSERT INTO samples SELECT * FROM _batch")
-            finally:
-                self._con.unregister("_batch")
+            check.add(table)
+            # A relation, not a registered view: a registered Arrow table stays referenced until the
+            # transaction ends (RSS grew ~200 MiB per million rows); insert_into lets each batch go.
+            self._con.from_arrow(table).insert_into("samples")
             records += table.num_rows
         if issues:
             self._con.register("_issues", _issues_table(issues, file_id))
@@ -296,11 +316,23 @@ class Store:
                 finally:
                     self._con.unregister("_issues")
             counts = IngestCounts(records=samples.num_rows, issues=len(issues))
+            check = IntervalCheck()
+            check.add(samples)
             self._con.execute(
                 queries()["finish_file"],
-                {"file_id": file_id, "record_count": counts.records, "issue_count": counts.issues},
+                {
+                    "file_id": file_id,
+                    "record_count": counts.records,
+                    "issue_count": counts.issues,
+                    "distinct_intervals": check.ordered or None,
+                },
             )
         return counts
+
+    def prepare_window(self, **window: Any) -> None:
+        """Fill the session's ``window_spans`` table (one scan of the window) that overlap_candidates and
+        device_coverage read: call it first, with the same window."""
+        self._con.execute(queries()["window_spans"], window)
 
     def set_overlap_ranks(self, ranks: list[tuple[str, str, str, int, int]], **window: Any) -> None:
         """Precedence for overlapping files: ``(platform, device, component, file_id, rank)``, rank 0 first.
@@ -317,6 +349,8 @@ class Store:
             if ranks:
                 self._con.executemany("INSERT INTO _file_rank VALUES (?, ?, ?, ?, ?)", ranks)
             self._con.execute(queries()["overlap_keep"], window)
+            row = self._con.execute("SELECT count(*) FROM overlap_keep").fetchone()
+            self._no_overlap = row is not None and row[0] == 0
         finally:
             self._con.execute("DROP TABLE IF EXISTS _file_rank")
 
@@ -355,6 +389,23 @@ class Store:
             self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+
+
+def _months_sql(months: list[tuple[str, datetime | None]]) -> tuple[str, dict[str, Any]]:
+    """A ``CASE`` on ``s.start_utc`` giving each record's month: ``months`` is ``(YYYY-MM, end)`` in order,
+    each end the naive UTC instant the month ends, or ``None`` for a strftime of the local time instead
+    (``(zone, None)``: used when wall time runs back near a month boundary)."""
+    if len(months) == 1 and months[0][1] is None:
+        return "strftime(timezone($_zone, timezone('UTC', s.start_utc)), '%Y-%m')", {"_zone": months[0][0]}
+    params: dict[str, Any] = {}
+    cases = []
+    for i, (period, end) in enumerate(months[:-1]):
+        params[f"_month_{i}"], params[f"_month_end_{i}"] = period, end
+        cases.append(f"WHEN s.start_utc < $_month_end_{i} THEN $_month_{i}")
+    params["_month_last"] = months[-1][0]
+    if not cases:
+        return "$_month_last", params
+    return f"CASE {' '.join(cases)} ELSE $_month_last END", params
 
 
 def _record_batches(

@@ -243,6 +243,7 @@ def test_provider_figures_of_different_scopes_are_not_overlaps(tmp_path: Path) -
             meta = FileMeta(name, name, 1, "gcp-carbon", "1", "cloud", "k", "d")
             store.replace_file(meta, [figure(scope)])
         window = {"start_utc": naive_utc(start), "end_utc": naive_utc(end), "platforms": ["cloud"]}
+        store.prepare_window(**window)
         rows = store.query("overlap_candidates", **window)
     # only the two scope-2 files cover the same part; scope 1 is another part of the same device
     assert sorted(r["path"] for r in rows) == ["scope2-copy.csv", "scope2.csv"]

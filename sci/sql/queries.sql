@@ -27,7 +27,9 @@ VALUES ($path, $sha256, $size_bytes, $collector, $collector_version, $platform, 
 RETURNING file_id;
 
 -- name: finish_file
-UPDATE files SET record_count = $record_count, issue_count = $issue_count WHERE file_id = $file_id;
+UPDATE files SET record_count = $record_count, issue_count = $issue_count,
+                 distinct_intervals = $distinct_intervals
+WHERE file_id = $file_id;
 
 -- name: data_bounds
 -- The span of the records of the given platforms.
@@ -35,11 +37,12 @@ SELECT min(start_utc) AS first_utc, max(end_utc) AS last_utc
 FROM samples WHERE list_contains($platforms, platform);
 
 -- name: energy_by_period
--- Energy and provider carbon by platform, month (of the interval start, in the window's zone) and tier:
+-- Energy and provider carbon by platform, month (of the interval start, in the window's zone: Store.query fills
+-- in the month expression) and tier:
 -- every record that carries energy or carbon (proxy records that carry only runtime are in
 -- proxy_runtime_groups). Market-based and tool-reported figures are summed beside, never into, carbon_g.
 SELECT platform,
-       strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
+       {period} AS period,
        tier,
        sum(energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
        sum(carbon_g * coalesce(k.keep, 1.0)) AS carbon_g,
@@ -56,7 +59,7 @@ ORDER BY ALL;
 -- name: proxy_runtime_groups
 -- Proxy evidence: runtime summed over records that share everything the proxy formula needs.
 SELECT platform,
-       strftime(timezone($tz, timezone('UTC', start_utc)), '%Y-%m') AS period,
+       {period} AS period,
        component,
        device_model,
        tdp_w,
@@ -74,16 +77,38 @@ ORDER BY ALL;
 -- name: device_coverage
 -- Per platform: devices seen, and device-hours with evidence (per device, its best-covered component).
 -- Records of one device and component over the same interval (a provider's scope 1, 2 and 3 split of one
--- month) are the same time once.
-WITH per_interval AS (
+-- month) are the same time once. Looking for such repeats takes a hash of every record, so it is done only
+-- for the parts that may have them: a part with a file not checked at ingest (files.distinct_intervals) or
+-- with two files whose spans overlap. Every other part's records all have intervals of their own.
+WITH spans AS (
+    SELECT platform, device, component, file_id, min(first_utc) AS first_utc, max(last_utc) AS last_utc
+    FROM window_spans
+    GROUP BY ALL
+), repeats AS (
+    SELECT DISTINCT a.platform, a.device, a.component
+    FROM spans a JOIN files f USING (file_id)
+    LEFT JOIN spans b
+      ON a.platform = b.platform AND a.device = b.device AND a.component = b.component
+     AND a.file_id <> b.file_id AND a.first_utc < b.last_utc AND b.first_utc < a.last_utc
+    WHERE f.distinct_intervals IS NOT TRUE OR b.file_id IS NOT NULL
+), per_interval AS (
     SELECT s.platform, s.device, s.component, s.start_utc, s.end_utc,
            max((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
     FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
-    WHERE start_utc >= $start_utc AND start_utc < $end_utc
-      AND list_contains($platforms, platform)
+    SEMI JOIN repeats r ON r.platform = s.platform AND r.device = s.device AND r.component = s.component
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND list_contains($platforms, s.platform)
     GROUP BY ALL
 ), per_component AS (
     SELECT platform, device, component, sum(seconds) AS seconds FROM per_interval GROUP BY ALL
+    UNION ALL
+    SELECT s.platform, s.device, s.component,
+           sum((epoch(s.end_utc) - epoch(s.start_utc)) * coalesce(k.keep, 1.0)) AS seconds
+    FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+    ANTI JOIN repeats r ON r.platform = s.platform AND r.device = s.device AND r.component = s.component
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND list_contains($platforms, s.platform)
+    GROUP BY ALL
 ), per_device AS (
     SELECT platform, device, max(seconds) AS seconds FROM per_component GROUP BY ALL
 )
@@ -125,14 +150,31 @@ SELECT path, source_key, platform FROM files ORDER BY path;
 
 -- name: components_by_platform
 -- What each platform's energy covers: components and methods, by tier.
+-- (Grouped by component and method first: a few groups, then the lists of those few.)
 SELECT platform, tier, list(DISTINCT component ORDER BY component) AS components,
        list(DISTINCT method ORDER BY method) AS methods
-FROM samples
-WHERE start_utc >= $start_utc AND start_utc < $end_utc
-  AND list_contains($platforms, platform)
-  AND tier <> 'provider-reported'
+FROM (
+    SELECT platform, tier, component, method
+    FROM samples
+    WHERE start_utc >= $start_utc AND start_utc < $end_utc
+      AND list_contains($platforms, platform)
+      AND tier <> 'provider-reported'
+    GROUP BY ALL
+)
 GROUP BY ALL
 ORDER BY ALL;
+
+-- name: window_spans
+-- One scan of the window's records, grouped by file and part (scope apart): the span, tier and count that
+-- overlap_candidates and device_coverage read (run it first, for the same window).
+CREATE OR REPLACE TEMP TABLE window_spans AS
+SELECT s.platform, s.device, s.component, s.scope, s.file_id,
+       min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
+       min(s.tier) AS tier,
+       count(*) AS records
+FROM samples s
+WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
+GROUP BY ALL;
 
 -- name: overlap_candidates
 -- Files whose records cover the same platform, device and component over overlapping spans: the same
@@ -142,12 +184,9 @@ ORDER BY ALL;
 -- usually none, so the query is one streaming scan of the window.
 -- Provider figures of different GHG scopes are different parts: the scope is part of the component here.
 WITH spans AS (
-    SELECT s.platform, s.device, s.component || coalesce(' scope ' || s.scope, '') AS component, s.file_id,
-           min(s.start_utc) AS first_utc, max(s.end_utc) AS last_utc,
-           min(s.tier) AS tier,
-           count(*) AS records
-    FROM samples s
-    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
+    SELECT platform, device, component || coalesce(' scope ' || scope, '') AS component, file_id,
+           min(first_utc) AS first_utc, max(last_utc) AS last_utc, min(tier) AS tier, sum(records) AS records
+    FROM window_spans
     GROUP BY ALL
 ), involved AS (
     SELECT DISTINCT a.platform, a.device, a.component, a.file_id
@@ -159,7 +198,7 @@ WITH spans AS (
            median(epoch(s.end_utc) - epoch(s.start_utc)) AS median_s
     FROM samples s JOIN involved i
       ON i.platform = s.platform AND i.device = s.device AND i.component = s.component || coalesce(' scope ' || s.scope, '') AND i.file_id = s.file_id
-    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc AND list_contains($platforms, s.platform)
       AND s.file_id IN (SELECT file_id FROM involved)
     GROUP BY ALL
 )
@@ -242,16 +281,24 @@ ORDER BY s.platform, f.path, s.line, s.device, s.component, s.start_utc;
 
 -- name: energy_by_device
 -- Per device: energy and provider carbon of every record that carries them, with its tiers and files.
-SELECT s.platform, s.device,
-       list(DISTINCT s.component ORDER BY s.component) AS components,
-       list(DISTINCT s.tier ORDER BY s.tier) AS tiers,
+-- Summed per file first, so the file paths are joined to a few rows, not to every record.
+WITH per_file AS (
+    SELECT s.platform, s.device, s.component, s.tier, s.file_id,
+           sum(s.energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
+           sum(s.carbon_g * coalesce(k.keep, 1.0)) AS carbon_g
+    FROM samples s LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
+    WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
+      AND (s.energy_kwh IS NOT NULL OR s.carbon_g IS NOT NULL)
+      AND list_contains($platforms, s.platform)
+    GROUP BY ALL
+)
+SELECT p.platform, p.device,
+       list(DISTINCT p.component ORDER BY p.component) AS components,
+       list(DISTINCT p.tier ORDER BY p.tier) AS tiers,
        list(DISTINCT f.path ORDER BY f.path) AS files,
-       sum(s.energy_kwh * coalesce(k.keep, 1.0)) AS energy_kwh,
-       sum(s.carbon_g * coalesce(k.keep, 1.0)) AS carbon_g
-FROM samples s JOIN files f USING (file_id) LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid
-WHERE s.start_utc >= $start_utc AND s.start_utc < $end_utc
-  AND (s.energy_kwh IS NOT NULL OR s.carbon_g IS NOT NULL)
-  AND list_contains($platforms, s.platform)
+       sum(p.energy_kwh) AS energy_kwh,
+       sum(p.carbon_g) AS carbon_g
+FROM per_file p JOIN files f USING (file_id)
 GROUP BY ALL
 ORDER BY ALL;
 
