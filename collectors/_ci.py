@@ -249,6 +249,17 @@ JobFinding = Callable[
 """A job's record, or why it is not counted (an issue kind and detail); ``seen`` holds the job ids so far."""
 
 
+def repeated_job(job: Mapping[str, Any], seen: set[object]) -> tuple[IssueKind, str] | None:
+    """The finding for a job whose id was seen before (overlapping pages), or None; records the id."""
+    job_id = job.get("id")
+    if not isinstance(job_id, int | str):
+        return None
+    if job_id in seen:
+        return IssueKind.DUPLICATE_ROW, "the same job id again (overlapping pages): counted once"
+    seen.add(job_id)
+    return None
+
+
 def job_items(
     ctx: SourceContext, jobs: Callable[[SourceContext, Any], list[Any]], finding: JobFinding
 ) -> Iterator[Item]:

@@ -13,6 +13,7 @@ from collectors._ci import (
     CiOptions,
     job_items,
     job_record,
+    repeated_job,
     string_list,
     unknown_runner,
     utc_time,
@@ -63,11 +64,9 @@ def _finding(
     ctx: SourceContext, options: CiOptions, job: dict[str, Any], line: int, seen: set[object]
 ) -> Item | tuple[IssueKind, str]:
     """The job's record, or why it is not counted (an issue kind and detail)."""
+    if (repeated := repeated_job(job, seen)) is not None:
+        return repeated
     job_id = job.get("id")
-    if isinstance(job_id, int | str):
-        if job_id in seen:
-            return IssueKind.DUPLICATE_ROW, "the same job id again (overlapping pages): counted once"
-        seen.add(job_id)
     started, completed = job.get("started_at"), job.get("completed_at")
     if job.get("conclusion") == "skipped" or started is None or completed is None:
         return IssueKind.MISSING_VALUE, (

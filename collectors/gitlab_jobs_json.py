@@ -16,6 +16,7 @@ from collectors._ci import (
     bundled_runners,
     job_items,
     job_record,
+    repeated_job,
     string_list,
     unknown_runner,
     utc_time,
@@ -60,11 +61,9 @@ def _jobs(ctx: SourceContext, doc: Any) -> list[Any]:
 def _finding(
     ctx: SourceContext, options: CiOptions, job: dict[str, Any], line: int, seen: set[object]
 ) -> Item | tuple[IssueKind, str]:
+    if (repeated := repeated_job(job, seen)) is not None:
+        return repeated
     job_id = job.get("id")
-    if isinstance(job_id, int | str):
-        if job_id in seen:
-            return IssueKind.DUPLICATE_ROW, "the same job id again (overlapping pages): counted once"
-        seen.add(job_id)
     started, finished = job.get("started_at"), job.get("finished_at")
     if started is None or finished is None:
         return IssueKind.MISSING_VALUE, (
