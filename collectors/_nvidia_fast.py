@@ -112,13 +112,15 @@ def fast_block(  # noqa: PLR0911 - each return is a reason to read the block lin
 
 
 def _divided(numerator: pl.Series, denominator: float) -> pl.Series:
-    """``numerator / denominator`` element by element, as Python divides (IEEE division, no reciprocal)."""
-    import numpy as np
+    """``numerator / denominator`` element by element, as Python divides (IEEE division, no reciprocal:
+    polars turns ``x / c`` into ``x * (1 / c)``, off by one ulp in about half the rows); nulls stay null."""
     import polars as pl
+    import pyarrow.compute as pc
 
-    values = numerator.cast(pl.Float64).to_numpy()
-    quotient = pl.Series(numerator.name, np.divide(values, denominator), dtype=pl.Float64)
-    return quotient.fill_nan(None)  # nulls came back as NaN (no NaN goes in: cells are plain numbers)
+    quotient = pc.divide(numerator.cast(pl.Float64).to_arrow(), denominator)
+    series = pl.from_arrow(quotient)  # no copy (pl.Series(name, array) copies: ~10x slower)
+    assert isinstance(series, pl.Series)
+    return series.alias(numerator.name)
 
 
 def _read(block: Block, layout: _Layout) -> pl.DataFrame | None:

@@ -10,23 +10,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sci import audit, fleet, gate
 from sci.compute import check_factors, compute
 from sci.config import Config
 from sci.errors import ConfigError, SciError
 from sci.factors import OVERRIDE_TABLES, FactorBundle, FactorOverride, load_bundle
 from sci.files import write_atomically
-from sci.gate import GateReport
 from sci.ingest import FileOutcome, Observer, ingest, plan, plan_paths, prune
-from sci.measure import child
-from sci.measure import log as measure_log
-from sci.measure.backends import BackendOptions
-from sci.measure.figures import Factors, Footprint, footprint, zone_factors
-from sci.measure.session import Session
 from sci.results import ComputeResult
 from sci.store import Store, aware_utc, naive_utc
+
+if TYPE_CHECKING:  # measure, ci, audit and fleet import their modules when called: compute starts fast
+    from sci import audit, fleet, gate
+    from sci.gate import GateReport
+    from sci.measure.backends import BackendOptions
+    from sci.measure.figures import Factors, Footprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +145,8 @@ def measure_factors(
     config: Config | None, platform: str | None, *, zone: str | None = None, pue: float | None = None
 ) -> Factors:
     """PUE and grid intensity for a measured run: the platform's in sci.toml, else ``zone`` / ``pue``."""
+    from sci.measure.figures import Factors, zone_factors
+
     if config is None or platform is None:
         return zone_factors(zone, pue=pue or 1.0, pue_source="" if pue else "assumed 1.0 (no PUE given)")
     found = {p.name: p for p in config.platforms}.get(platform)
@@ -179,6 +181,11 @@ def run_measure(
     log_path: Path | None = None,
 ) -> MeasureRun:
     """Run ``command`` while sampling, write the log, and ingest it into ``platform`` (with a sci.toml)."""
+    from sci.measure import child
+    from sci.measure import log as measure_log
+    from sci.measure.figures import footprint
+    from sci.measure.session import Session
+
     if interval_s <= 0:
         raise SciError(
             f"--interval {interval_s:g} is not a positive number of seconds", hint="e.g. --interval 1"
@@ -239,6 +246,8 @@ def run_ci(
     Baselines live in ``baseline_file`` (a JSON file kept in the repository) or, without one, in the
     store's ``release_baselines``; ``update_baseline`` records this release's result there.
     """
+    from sci import gate
+
     name = platform or config.ci.platform or _sole_platform(config)
     moment = now or datetime.now(UTC)
     result = run_compute(config, now=moment)
@@ -273,6 +282,8 @@ def _sole_platform(config: Config) -> str:
 
 
 def _stored_baselines(config: Config, platform: str) -> list[gate.Baseline]:
+    from sci import gate
+
     with Store(config.store_path) as store:
         rows = store.query("release_baselines", platform=platform)
     return [
@@ -312,7 +323,7 @@ def export_audit(
     quality, disclosure, Impact Framework manifest, and a manifest of digests) into ``directory``."""
     import yaml
 
-    from sci import impact
+    from sci import audit, impact
     from sci.disclosure import disclosure
 
     bundle = factor_bundle(config)
@@ -353,6 +364,8 @@ def machine_name(config: Config) -> str:
 
 def fleet_destination(config: Config, given: str | None = None) -> fleet.Destination:
     """``given`` (a folder or ``s3://bucket/prefix``), else ``[fleet] destination``."""
+    from sci import fleet
+
     where = given or config.fleet.destination
     if where is None:
         raise ConfigError(
@@ -369,6 +382,7 @@ def run_collect(
 ) -> Collected:
     """Parse the files sci.toml names, as ``ingest`` does, and write a shard for each one the
     destination does not hold yet (docs/fleet.md)."""
+    from sci import fleet
     from sci.cloud import fetch_configured
 
     config = fetch_configured(config)
@@ -387,6 +401,8 @@ def run_collect(
 
 def export_dataset(config: Config, destination: str) -> fleet.Written:
     """Write the store as shards into a Hive-partitioned Parquet dataset (a folder or s3://)."""
+    from sci import fleet
+
     target = fleet_destination(config, destination)
     with Store(config.store_path, read_only=True) as store:
         return fleet.share(store, target, machine=machine_name(config))
@@ -394,6 +410,8 @@ def export_dataset(config: Config, destination: str) -> fleet.Written:
 
 def run_ingest_dataset(config: Config, source: str | None = None) -> list[FileOutcome]:
     """Load the shards of a dataset (a folder or s3://, default ``[fleet] destination``) into the store."""
+    from sci import fleet
+
     factor_bundle(config)
     where = fleet_destination(config, source)
     root = where.local_root(config.base_dir / fleet.CACHE_DIR)

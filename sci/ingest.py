@@ -24,7 +24,8 @@ import collectors
 from collectors.base import SourceContext, numbered_lines
 from sci.config import AUTO_COLLECTOR, Config, SourceConfig
 from sci.errors import ConfigError, SciError
-from sci.model import Action, IssueKind, QualityIssue
+from sci.model import Action, IssueKind, Item, QualityIssue, RecordBatch
+from sci.prefetch import prefetched
 from sci.screen import screened
 from sci.store import FileMeta, Store, StoredFile
 
@@ -222,14 +223,18 @@ def _ingest_one(
     if observer:
         observer.start(planned, fingerprint.size_bytes)
     try:
-        items = cls().parse(_context(planned, observer))
-        counts = store.replace_file(meta, screened(items, source.max_power_w, planned.device))
+        items = screened(cls().parse(_context(planned, observer)), source.max_power_w, planned.device)
+        counts = store.replace_file(meta, prefetched(items, heavy=_is_batch))
     except BaseException:
         if observer:
             observer.finish(None)
         raise
     kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
     return _report(observer, FileOutcome(planned.name, kind, records=counts.records, issues=counts.issues))
+
+
+def _is_batch(item: Item) -> bool:
+    return isinstance(item, RecordBatch)
 
 
 def _context(planned: PlannedFile, observer: Observer | None = None) -> SourceContext:

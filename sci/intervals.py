@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-FEW_SERIES = 16  # up to this many series in a batch, one pass per series; more, one stable sort
-
-
 class IntervalCheck:
     def __init__(self) -> None:
         self.ordered = True
@@ -33,29 +30,28 @@ class IntervalCheck:
         keys = devices.indices.to_numpy().astype(np.int64) * width + components.indices.to_numpy()
         starts = table["start_utc"].combine_chunks().cast(pa.timestamp("us")).cast(pa.int64()).to_numpy()
         device_names, component_names = devices.dictionary, components.dictionary
-        names = [(str(device_names[k // width]), str(component_names[k % width])) for k in np.unique(keys)]
-        for name, (first, last, increasing) in zip(names, _series(keys, starts), strict=True):
+        for key, first, last, increasing in _series(keys, starts):
+            name = (str(device_names[key // width]), str(component_names[key % width]))
             if not increasing or (name in self._last and first <= self._last[name]):
                 self.ordered = False
                 return
             self._last[name] = last
 
 
-def _series(keys: np.ndarray, starts: np.ndarray) -> list[tuple[int, int, bool]]:
-    """``(first start, last start, strictly increasing)`` of each series, in the order of its key."""
+def _series(keys: np.ndarray, starts: np.ndarray) -> list[tuple[int, int, int, bool]]:
+    """``(key, first start, last start, strictly increasing)`` of each series, in the order of its key.
+
+    One stable sort by key (a radix sort: keys fit 16 bits unless a batch has over 65,536 series), then
+    each series is a run of the sorted starts, still in line order."""
     import numpy as np
 
-    unique = np.unique(keys)
-    if len(unique) <= FEW_SERIES:
-        found = []
-        for key in unique:
-            run = starts[keys == key]
-            found.append((int(run[0]), int(run[-1]), bool(np.all(run[1:] > run[:-1]))))
-        return found
-    order = np.argsort(keys, kind="stable")
+    narrow = keys.astype(np.uint16) if int(keys.max()) < 1 << 16 else keys
+    order = np.argsort(narrow, kind="stable")
     k, s = keys[order], starts[order]
     same = k[1:] == k[:-1]
     bad_keys = set(k[1:][same & (s[1:] <= s[:-1])].tolist())
     begin = np.flatnonzero(np.r_[True, ~same])
     end = np.r_[begin[1:], len(k)] - 1
-    return [(int(s[b]), int(s[e]), int(k[b]) not in bad_keys) for b, e in zip(begin, end, strict=True)]
+    return [
+        (int(k[b]), int(s[b]), int(s[e]), int(k[b]) not in bad_keys) for b, e in zip(begin, end, strict=True)
+    ]

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 BATCH_ROWS = 65_536
 INGEST_MEMORY_LIMIT = "512MB"
+INSERT_ROWS = 1 << 19
+"""Rows gathered before one INSERT (its chunks are appended in parallel); bounds ingest memory too."""
 """DuckDB's memory limit while a file is ingested: without it a 10M-row transaction keeps ~2 GB of appended
 blocks in memory (the default limit is 80% of RAM); with it they are written out and RSS stays flat."""
 _KEEP_JOIN = "LEFT JOIN (SELECT rid, keep FROM overlap_keep) k ON k.rid = s.rowid"
@@ -263,16 +265,20 @@ class Store:
     ) -> IngestCounts:
         records = 0
         issues: list[QualityIssue] = []
+        pending: list[pa.Table] = []
         for batch in _record_batches(items, issues):
             if isinstance(batch, RecordBatch):
                 table = _batch_table(batch, file_id, platform)
             else:
                 table = _samples_table(batch, file_id, platform)
             check.add(table)
-            # A relation, not a registered view: a registered Arrow table stays referenced until the
-            # transaction ends (RSS grew ~200 MiB per million rows); insert_into lets each batch go.
-            self._con.from_arrow(table).insert_into("samples")
+            if pending and (table.schema != pending[0].schema or _rows(pending) >= INSERT_ROWS):
+                self._insert_samples(pending)
+                pending = []
+            pending.append(table)
             records += table.num_rows
+        if pending:
+            self._insert_samples(pending)
         if issues:
             self._con.register("_issues", _issues_table(issues, file_id))
             try:
@@ -280,6 +286,15 @@ class Store:
             finally:
                 self._con.unregister("_issues")
         return IngestCounts(records=records, issues=len(issues))
+
+    def _insert_samples(self, tables: list[pa.Table]) -> None:
+        """One INSERT of several batches: DuckDB scans and appends their chunks in parallel, in order (about
+        twice as fast as one INSERT per batch on two cores; rows stay in line order, so sums over them are
+        the same float in every run). A relation, not a registered view: a registered Arrow
+        table stays referenced until the transaction ends (RSS grew ~200 MiB per million rows)."""
+        import pyarrow as pa
+
+        self._con.from_arrow(pa.concat_tables(tables)).insert_into("samples")
 
     def arrow(self, name: str, **params: Any) -> pa.Table:
         """A named query's rows as an Arrow table (for shards: no Python objects per row)."""
@@ -427,6 +442,10 @@ def _record_batches(
             issues.append(item)
     if batch:
         yield batch
+
+
+def _rows(tables: list[pa.Table]) -> int:
+    return sum(t.num_rows for t in tables)
 
 
 def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table:

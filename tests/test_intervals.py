@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from sci.intervals import FEW_SERIES, IntervalCheck
+from sci.intervals import IntervalCheck
 
 T0 = datetime(2026, 6, 1)
 
@@ -30,7 +30,7 @@ def _ordered(*batches: list[tuple[str, str, int]]) -> bool:
     return check.ordered
 
 
-@pytest.mark.parametrize("devices", [2, FEW_SERIES + 3])
+@pytest.mark.parametrize("devices", [2, 19, 70_000])
 def test_interleaved_increasing_series_are_ordered(devices: int) -> None:
     rows = [(f"gpu{i % devices}", "gpu", i // devices) for i in range(devices * 5)]
     assert _ordered(rows[:7], rows[7:])
@@ -39,7 +39,7 @@ def test_interleaved_increasing_series_are_ordered(devices: int) -> None:
     )  # another component: own series
 
 
-@pytest.mark.parametrize("devices", [2, FEW_SERIES + 3])
+@pytest.mark.parametrize("devices", [2, 19, 70_000])
 def test_a_repeat_or_a_step_back_is_not_ordered(devices: int) -> None:
     rows = [(f"gpu{i % devices}", "gpu", i // devices) for i in range(devices * 5)]
     assert not _ordered([*rows, ("gpu1", "gpu", 4)])  # the same start again
