@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+
 class IntervalCheck:
     def __init__(self) -> None:
         self.ordered = True
