@@ -147,8 +147,8 @@ def _read(block: Block, layout: _Layout) -> pl.DataFrame | None:
 
 
 def _values(frame: pl.DataFrame, layout: _Layout) -> pl.DataFrame | None:
-    """Local time, its hour, power (W) and utilisation (0..1) of each row, in one pass; None if a cell is
-    not plainly one of them."""
+    """Local time (microseconds), power (W) and utilisation (0..1) of each row, in one pass; None if a
+    cell is not plainly one of them."""
     import polars as pl
 
     ts = pl.col("ts").fill_null("").str.strip_chars(" ")
@@ -158,7 +158,6 @@ def _values(frame: pl.DataFrame, layout: _Layout) -> pl.DataFrame | None:
         ok=ts.str.contains(_STAMP)
         & power.str.contains(f"^({_NUMBER}( W)?|{_MISSING})$")
         & util.str.contains(f"^({_NUMBER}( %)?|{_MISSING})$"),
-        hour=ts.str.slice(0, 13),
         naive=ts.str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S%.3f", strict=False).dt.epoch("us"),
         power=_number(power, " W"),
         util=_number(util, " %"),
@@ -177,13 +176,21 @@ def _number(cell: pl.Expr, unit: str) -> pl.Expr:
     return cell.str.strip_suffix(unit).cast(pl.Float64, strict=False)
 
 
+_US_PER_HOUR = 3_600_000_000
+
+
 def _utc(parser: _Parser, values: pl.DataFrame) -> pl.Series | None:
-    """UTC times (microseconds since the epoch) of the rows, or None if an hour holds a DST transition."""
+    """UTC times (microseconds since the epoch) of the rows, or None if an hour holds a DST transition.
+
+    Each distinct local hour (``YYYY/MM/DD HH``, from the parsed time: no string slicing per row) gets
+    its offset from the line parser's cache, so both paths agree on every hour."""
     import polars as pl
 
-    hours = values.get_column("hour")
-    offsets: dict[str, int] = {}
-    for prefix in hours.unique().to_list():
+    naive = values.get_column("naive")
+    hours = naive // _US_PER_HOUR
+    offsets: dict[int, int] = {}
+    for hour in hours.unique().to_list():
+        prefix = (_EPOCH + timedelta(hours=hour)).strftime("%Y/%m/%d %H")
         known = parser.hours.get(prefix)
         try:
             offset = (known or parser._hour(prefix + ":00:00"))[4]
@@ -191,9 +198,9 @@ def _utc(parser: _Parser, values: pl.DataFrame) -> pl.Series | None:
             return None
         if offset is None:
             return None
-        offsets[prefix] = offset // timedelta(microseconds=1)
+        offsets[hour] = offset // timedelta(microseconds=1)
     shift = hours.replace_strict(offsets, return_dtype=pl.Int64)
-    return (values.get_column("naive") - shift).alias("utc")
+    return (naive - shift).alias("utc")
 
 
 @dataclass(frozen=True, slots=True)
