@@ -66,9 +66,9 @@ def _short(n: int) -> str:
 # -- nvidia-smi ----------------------------------------------------------------------------------------
 
 
-def nvidia_smi(path: Path, rows: int) -> None:
-    rng = np.random.default_rng(SEED)
-    uuids = [str(uuid.UUID(int=random.Random(SEED + i).getrandbits(128))) for i in range(GPUS)]
+def nvidia_smi(path: Path, rows: int, *, seed: int = SEED) -> None:
+    rng = np.random.default_rng(seed)
+    uuids = [str(uuid.UUID(int=random.Random(seed + i).getrandbits(128))) for i in range(GPUS)]
     with path.open("w", encoding="ascii", newline="\n") as out:
         out.write("timestamp, index, uuid, name, power.draw [W], utilization.gpu [%]\n")
         for start in range(0, rows, CHUNK_ROWS):
@@ -114,13 +114,18 @@ def _nvidia_chunk(rng: np.random.Generator, uuids: list[str], start: int, n: int
 # -- powermetrics ------------------------------------------------------------------------------------
 
 
-def powermetrics(path: Path, samples: int) -> None:
+def powermetrics(
+    path: Path,
+    samples: int,
+    *,
+    start: datetime = datetime(2023, 11, 10, 12, 37, 8, tzinfo=UTC),
+    seed: int = SEED,
+) -> None:
     text = (FIXTURES / "powermetrics" / "m1_monterey_text_codecarbon.txt").read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     preamble = "".join(lines[:7])
     block = "".join(lines[7:59])  # the first sample, from its *** header to the blank lines after it
-    rng = random.Random(SEED)
-    start = datetime(2023, 11, 10, 12, 37, 8, tzinfo=UTC)
+    rng = random.Random(seed)
     power_line = re.compile(r"^(E-Cluster|P-Cluster|ANE|DRAM|CPU|GPU|Package) Power: \d+ mW$", re.MULTILINE)
     header = re.compile(r"\(Fri Nov 10 12:37:08 2023 \+0100\) \(104\.51ms elapsed\)")
     with path.open("w", encoding="utf-8", newline="\n") as out:
@@ -158,19 +163,20 @@ def codecarbon(path: Path, rows: int) -> None:
             out.write(",".join(row[n] for n in names) + "\n")
 
 
-def github_usage(path: Path, rows: int) -> None:
+def github_usage(
+    path: Path, rows: int, *, start: datetime = datetime(2026, 1, 1, tzinfo=UTC), days: int = 365
+) -> None:
     header = (
         "Date,Product,SKU,Quantity,Unit Type,Price Per Unit ($),Multiplier,Owner,Repository Slug,Username,"
         "Actions Workflow,Notes"
     )
     skus = [("Compute - UBUNTU", "1.0"), ("Compute - WINDOWS", "2.0"), ("Compute - MACOS", "10.0")]
     rng = random.Random(SEED)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     with path.open("w", encoding="utf-8", newline="\n") as out:
         out.write(header + "\n")
         for i in range(rows):
             sku, multiplier = skus[rng.randrange(3)]
-            day = (start + timedelta(days=i * 365 // rows)).strftime("%Y-%m-%d")
+            day = (start + timedelta(days=i * days // rows)).strftime("%Y-%m-%d")
             repo = f"repo{rng.randrange(40)}"
             out.write(
                 f"{day},Actions,{sku},{rng.randrange(1, 60)},minute,0.008,{multiplier},acme,{repo},"
@@ -178,7 +184,7 @@ def github_usage(path: Path, rows: int) -> None:
             )
 
 
-def aws_carbon(path: Path, rows: int) -> None:
+def aws_carbon(path: Path, rows: int, *, first: tuple[int, int] = (2023, 1), months: int = 36) -> None:
     source = (FIXTURES / "aws_carbon" / "carbon_emissions_v3_scopes.csv").read_text(encoding="utf-8")
     header = source.splitlines()[0]
     names = header.split(",")
@@ -190,12 +196,12 @@ def aws_carbon(path: Path, rows: int) -> None:
         out.write(header + "\n")
         for i in range(rows):
             row = dict(template)
-            month = i % 36
-            year, mon = 2023 + month // 12, month % 12 + 1
+            month = first[1] - 1 + i % months
+            year, mon = first[0] + month // 12, month % 12 + 1
             end_year, end_mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
             scope_1, scope_2, scope_3 = (rng.randrange(0, 5_000) / 1e6 for _ in range(3))
             row.update(
-                usage_account_id=f"{100000000000 + i // (36 * 20):012d}",
+                usage_account_id=f"{100000000000 + i // (months * 20):012d}",
                 product_code=products[i % 5],
                 region_code=regions[(i // 5) % 4],
                 usage_period_start=f"{year}-{mon:02d}-01 00:00:00Z",
