@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from collectors.base import Collector, head_bytes
@@ -43,6 +42,8 @@ BUILTIN: tuple[tuple[str, str], ...] = (
 @cache
 def _targets() -> dict[str, str]:
     found = dict(BUILTIN)
+    from importlib.metadata import entry_points  # only when a collector is looked up: start-up stays fast
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep.value)
     return found
