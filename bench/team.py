@@ -17,7 +17,9 @@ What a month of it is, stated here because the issue does not say:
 Everything but the cloud exports scales with ``--fraction`` (of the month). The run is timed at the
 fraction and at twice it; since every stage is linear in rows, ``month = t1 + (t2 - t1) * (1 - f) / f``
 (the line through both points, at 1). Both measured points and the extrapolation are printed; the
-extrapolation is labelled as one. The inputs are written under bench/data/team-<fraction>/ once.
+extrapolation is labelled as one. The fleet path (docs/fleet.md) is timed too: ``collect`` (parsing, on
+the machines that logged) and the central monthly run over the shards (``ingest --dataset``, ``compute``,
+``report``). The inputs are written under bench/data/team-<fraction>/ once.
 """
 
 from __future__ import annotations
@@ -167,6 +169,29 @@ def timed_run(folder: Path, runs: int) -> tuple[float, int]:
     return statistics.median(seconds), max(rss)
 
 
+def timed_fleet(folder: Path) -> tuple[float, float, int]:
+    """The same month through the fleet path: ``collect`` (each machine parses its own files: timed, but
+    it runs on the machines), then the central run alone: ``ingest --dataset`` of the shards, ``compute``
+    and ``report`` on a fresh store. Seconds of collect, seconds of the central run, its peak RSS."""
+    shards = folder / "shards"
+    shutil.rmtree(shards, ignore_errors=True)
+    sci = [sys.executable, "-m", "sci"]
+    collect_s, _ = run_once([*sci, "collect", "-c", str(folder), "--to", str(shards)])
+    for stale in (folder / "sci.duckdb", folder / "sci.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    central_s, peak = 0.0, 0
+    for argv in (["ingest", "--dataset", str(shards)], ["compute"], ["report"]):
+        seconds, rss = run_once([*sci, argv[0], "-c", str(folder), *argv[1:]])
+        central_s, peak = central_s + seconds, max(peak, rss)
+    shutil.rmtree(shards)
+    return collect_s, central_s, peak
+
+
+def _month(points: list[tuple[float, float]]) -> float:
+    (f1, t1), (f2, t2) = points
+    return t1 + (t2 - t1) * (1 - f1) / (f2 - f1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fraction", type=float, default=1 / 30, help="of the month (default: one day)")
@@ -174,26 +199,36 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs")
     args = parser.parse_args()
-    points = []
+    direct, central, collect = [], [], []
     for fraction in (args.fraction, 2 * args.fraction):
         folder = args.data / f"team-{fraction:.4f}"
         counts = write_team(folder, fraction)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
         seconds, peak = timed_run(folder, args.runs)
-        points.append((fraction, seconds))
+        direct.append((fraction, seconds))
         sizes = ", ".join(f"{n:,} {name}" for name, n in counts.items())
         print(
-            f"| sci-report run, reference team, {fraction:.4f} of the month | {sizes}; {size_mb:,.0f} MB | "
+            f"| sci-report run, {fraction:.4f} of the month | {sizes}; {size_mb:,.0f} MB | "
             f"{seconds:.1f} s | {peak / 2**20:,.0f} MiB |",
+            flush=True,
+        )
+        collect_s, central_s, central_peak = timed_fleet(folder)
+        collect.append((fraction, collect_s))
+        central.append((fraction, central_s))
+        print(
+            f"| fleet path, {fraction:.4f} of the month: collect (on the machines) / central run "
+            f"(ingest --dataset, compute, report) | | {collect_s:.1f} s / {central_s:.1f} s | "
+            f"{central_peak / 2**20:,.0f} MiB |",
             flush=True,
         )
         if not args.keep:
             shutil.rmtree(folder)
-    (f1, t1), (f2, t2) = points
-    month_s = t1 + (t2 - t1) * (1 - f1) / (f2 - f1)
+    month, month_collect, month_central = _month(direct), _month(collect), _month(central)
     print(
-        f"| sci-report run, reference team, whole month (extrapolated from the two rows above) | "
-        f"| {month_s:.0f} s ({month_s / 60:.1f} min) | |"
+        "| whole month, extrapolated from the rows above | | "
+        f"sci-report run {month:.0f} s ({month / 60:.1f} min); fleet path: collect {month_collect:.0f} s "
+        f"in all (spread over the 22 machines), central run {month_central:.0f} s "
+        f"({month_central / 60:.1f} min) | |"
     )
 
 

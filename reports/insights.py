@@ -78,7 +78,7 @@ def _idle_platform(platform: str, rows: list[IdleEnergy]) -> dict[str, Any]:
 
 def _zone(z: ZoneAlternative) -> dict[str, Any]:
     saved = z.operational_g - z.best_operational_g
-    year = f" ({z.best_year} figure)" if z.best_year else ""
+    year = f" ({z.best_year} figure)" if z.best_year else " (data year unknown)"
     there = f"{z.best_name} at {format_number(z.best_intensity_g_per_kwh)} gCO2e/kWh{year}"
     here = f"{_kg_text(z.operational_g)} at {z.zone} ({format_number(z.intensity_g_per_kwh)} gCO2e/kWh)"
     if z.best_energy_kwh is not None:  # on-premises, compared with the cloud

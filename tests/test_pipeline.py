@@ -408,7 +408,7 @@ def test_an_unknown_factor_is_a_config_error_before_anything_is_stored(
         main(["run", str(team)])
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].endswith(
-        "[platforms[2].sources[0].device_model]: no CPU TDP for 'AMD EPYC 7764X' in factor bundle 2026.11.1"
+        "[platforms[2].sources[0].device_model]: no CPU TDP for 'AMD EPYC 7764X' in factor bundle 2026.12.1"
     )
     assert "'AMD EPYC 7763'" in lines[1]
     assert '[factors.cpu_tdp_w] "AMD EPYC 7764X"' in lines[1]

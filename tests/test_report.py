@@ -786,8 +786,9 @@ def test_insights_name_idle_gpus_the_lowest_zone_and_the_monthly_change(result: 
     assert "under 5% utilisation: 432.2 kgCO2e" in idle["text"]
     gpu_zone, ci_zone, laptops_zone = insights[1:4]
     assert gpu_zone["text"].startswith(
-        "gpu-servers: its IT energy in Sweden (aws:eu-north-1) at 8 gCO2e/kWh (2026 figure), the lowest of "
-        "the cloud regions (aws, azure, gcp) in the bundled Cloud Carbon Footprint table, at aws's PUE 1.135"
+        "gpu-servers: its IT energy in Sweden (aws:eu-north-1) at 8 gCO2e/kWh (data year unknown), the "
+        "lowest of the cloud regions (aws, azure, gcp) in the bundled Cloud Carbon Footprint table, at "
+        "aws's PUE 1.135"
     )
     assert "moving this on-premises workload to a cloud region" in ci_zone["text"]
     assert "Lesotho" not in " ".join(i["text"] for i in insights)  # no country: none is a place to move to

@@ -20,8 +20,8 @@ Inputs:
   hand with a source per row.
 
 The evidence for the year of each CCF grid factor is kept below (``EGRID2019_T_PER_KWH`` and friends),
-with where it was read. Where a year cannot be established the row gets the CCF snapshot year and a
-``year_note`` saying so.
+with where it was read. Where a year cannot be established the row has no year and a ``year_note``
+saying why (the CCF snapshot's year is not a data year).
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ CURATED = REPO / "tools" / "factor_sources"
 DEFAULT_SOURCE = REPO.parent / "shared" / "formats" / "emission_factors"
 DEFAULT_OUT = REPO / "sci" / "data" / "factors"
 
-BUNDLE_VERSION = "2026.11.1"
+BUNDLE_VERSION = "2026.12.1"
 INPUTS = "shared formats/emission_factors (see its SOURCES.md) and tools/factor_sources"
-BUILD_DATE = "2026-11-22"  # bump with BUNDLE_VERSION when the inputs change; never read from the clock
+BUILD_DATE = "2026-12-02"  # bump with BUNDLE_VERSION when the inputs change; never read from the clock
 
 G_PER_TONNE = Decimal(1_000_000)
 
@@ -310,8 +310,9 @@ def region_key(provider: str, name: str) -> str:
 
 def ccf_year(
     provider: str, region: str, *, nerc: str, underlying: str, t_value: Decimal, g_value: Decimal
-) -> tuple[int, str, str]:
-    """(year, year_note, underlying source text) for a CCF grid factor, from the evidence above."""
+) -> tuple[int | None, str, str]:
+    """(year, year_note, underlying source text) for a CCF grid factor, from the evidence above; no year
+    where none could be established (the note says why, and the snapshot's year is not passed off as one)."""
     if underlying == "EPA" and EGRID2019_T_PER_KWH.get(nerc) == t_value:
         return 2019, "", f"US EPA eGRID2019 (NERC region {nerc})"
     if underlying == "carbonfootprint.com" and CFP_2020_T_PER_KWH.get((provider, region)) == t_value:
@@ -322,7 +323,7 @@ def ccf_year(
         return 2020, note, "carbonfootprint.com 2020 electricity factors (v1.3)"
     if underlying == "Google" and provider == "gcp" and GOOGLE_2019_G_PER_KWH.get(region) == g_value:
         return 2019, "", "Google Cloud region carbon data 2019"
-    # No data year could be established: record the snapshot year and say so.
+    # No data year could be established: leave the year empty and say so (with the snapshot's year).
     why = {
         "EEA": "CCF cites EEA co2-emission-intensity-6 without a data year (only 'pre-2020')"
         if (provider, region) in EEA_DOCUMENTED
@@ -334,7 +335,7 @@ def ccf_year(
         f"{CCF_SNAPSHOT_YEAR} is the year of the CCF snapshot (ccf-coefficients {CCF_SNAPSHOT}, "
         "2026-04), not a data year"
     )
-    return CCF_SNAPSHOT_YEAR, f"data year unknown: {why}; {snapshot}", f"{underlying} (data year unknown)"
+    return None, f"data year unknown: {why}; {snapshot}", underlying  # the loader adds the note to the source
 
 
 def build_cloud(source: Path) -> list[dict[str, str]]:
@@ -383,7 +384,7 @@ def build_cloud(source: Path) -> list[dict[str, str]]:
                     "t_co2e_per_kwh": plain(t_value),
                     "g_co2e_per_kwh": plain(g_value),
                     "underlying_source": underlying,
-                    "year": str(year),
+                    "year": "" if year is None else str(year),
                     "year_note": year_note,
                     "source": (
                         f"Cloud Carbon Footprint ccf-coefficients ({CCF_SNAPSHOT}) "
@@ -573,8 +574,8 @@ def bundle_toml(source: Path, counts: dict[str, int]) -> str:
             ),
             "licence": CCF_LICENCE,
             "years": "per row: 2019 (EPA eGRID2019; Google 2019 region data), 2020 (carbonfootprint.com "
-            f"2020 factors); {CCF_SNAPSHOT_YEAR} = CCF snapshot year where the data year is unknown "
-            "(see year_note)",
+            "2020 factors); no year where the data year is unknown (year_note says why; "
+            f"{CCF_SNAPSHOT_YEAR} is only the CCF snapshot's year)",
             "attribution": "Cloud Carbon Footprint (Thoughtworks and contributors), Apache License 2.0. "
             "Underlying sources: US EPA eGRID2019, European Environment Agency, carbonfootprint.com, "
             "Energy Market Authority Singapore, Google Cloud region carbon data.",
