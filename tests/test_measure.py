@@ -8,7 +8,10 @@ import json
 import math
 import random
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pynvml
@@ -367,3 +370,44 @@ def test_measure_missing_command_exits_127(
     assert code == 127
     assert "command not found: no-such-command-xyz" in out
     assert not list((tmp_path / "measurements").glob("*"))
+
+
+_CHILD_WAITS_FOR_A_SIGNAL = """
+import pathlib, signal, sys, time
+def handler(signum, frame):
+    pathlib.Path(sys.argv[2]).write_text(str(signum))
+    sys.exit(7)
+signal.signal(signal.SIGINT, handler)
+signal.signal(signal.SIGTERM, handler)
+pathlib.Path(sys.argv[1]).write_text("ready")
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_measure_forwards_a_signal_to_the_command_and_ends_with_its_exit_code(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """Not a terminal's Ctrl-C (that reaches the whole foreground group): a signal sent to sci-report
+    alone, as by `kill` or a CI runner cancelling a job, is passed on; the log is still written."""
+    ready, got, log = tmp_path / "ready", tmp_path / "got", tmp_path / "run.scimeasure.jsonl"
+    argv = [sys.executable, "-m", "sci", "measure", "--interval", "0.1", "--backends", "cpu-proxy"]
+    argv += ["--tdp-w", "65", "--location", "DE", "--log", str(log), "--"]
+    argv += [sys.executable, "-c", _CHILD_WAITS_FOR_A_SIGNAL, str(ready), str(got)]
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), proc.communicate(timeout=5)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert got.read_text() == str(int(sig))  # the command got the signal itself
+    assert proc.returncode == 7, (out, err)  # and sci-report ended with the command's code
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert last["exit_code"] == 7
+    assert b"E: " in out + err  # the figures were still printed
