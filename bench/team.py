@@ -17,9 +17,10 @@ What a month of it is, stated here because the issue does not say:
 Everything but the cloud exports scales with ``--fraction`` (of the month). The run is timed at the
 fraction and at twice it; since every stage is linear in rows, ``month = t1 + (t2 - t1) * (1 - f) / f``
 (the line through both points, at 1). Both measured points and the extrapolation are printed; the
-extrapolation is labelled as one. The fleet path (docs/fleet.md) is timed too: ``collect`` (parsing, on
-the machines that logged) and the central monthly run over the shards (``ingest --dataset``, ``compute``,
-``report``). The inputs are written under bench/data/team-<fraction>/ once.
+extrapolation is labelled as one. The baseline in the same run is DuckDB's own read of every input
+file (bench/run's per-format baselines, summed). The fleet path (docs/fleet.md) is timed too: ``collect``
+(parsing, on the machines that logged) and the central monthly run over the shards (``ingest --dataset``,
+``compute``, ``report``). The inputs are written under bench/data/team-<fraction>/ once.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402 - bench/generate.py beside this script
-from process import run_once  # noqa: E402 - bench/process.py
+from process import baseline_argv, run_once  # noqa: E402 - bench/process.py
 
 LAPTOPS = 20
 LAPTOP_SAMPLES_MONTH = 8 * 3600 * 21
@@ -169,6 +170,29 @@ def timed_run(folder: Path, runs: int) -> tuple[float, int]:
     return statistics.median(seconds), max(rss)
 
 
+FORMATS = {
+    "laptops": "powermetrics",
+    "gpu-servers": "nvidia-smi",
+    "ci": "github-usage",
+    "cloud": "aws-carbon",
+}
+
+
+def timed_baseline(folder: Path) -> float:
+    """The baseline in the same run: DuckDB's own read of every input file (bench/run's baseline per
+    format), one fresh database file each, one after the other; seconds in all."""
+    total_s = 0.0
+    db = folder / "baseline.duckdb"
+    for part, fmt in FORMATS.items():
+        for path in sorted((folder / part).iterdir()):
+            for stale in (db, db.with_name(db.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            seconds, _ = run_once(baseline_argv(fmt, path, db))
+            total_s += seconds
+    db.unlink(missing_ok=True)
+    return total_s
+
+
 def timed_fleet(folder: Path) -> tuple[float, float, int]:
     """The same month through the fleet path: ``collect`` (each machine parses its own files: timed, but
     it runs on the machines), then the central run alone: ``ingest --dataset`` of the shards, ``compute``
@@ -199,17 +223,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs")
     args = parser.parse_args()
-    direct, central, collect = [], [], []
+    direct, baseline, central, collect = [], [], [], []
     for fraction in (args.fraction, 2 * args.fraction):
         folder = args.data / f"team-{fraction:.4f}"
         counts = write_team(folder, fraction)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
         seconds, peak = timed_run(folder, args.runs)
+        base_s = timed_baseline(folder)
         direct.append((fraction, seconds))
+        baseline.append((fraction, base_s))
         sizes = ", ".join(f"{n:,} {name}" for name, n in counts.items())
         print(
             f"| sci-report run, {fraction:.4f} of the month | {sizes}; {size_mb:,.0f} MB | "
-            f"{seconds:.1f} s | {peak / 2**20:,.0f} MiB |",
+            f"{seconds:.1f} s | {base_s:.1f} s ({seconds / base_s:.2f}x) | {peak / 2**20:,.0f} MiB |",
             flush=True,
         )
         collect_s, central_s, central_peak = timed_fleet(folder)
@@ -217,18 +243,20 @@ def main() -> None:
         central.append((fraction, central_s))
         print(
             f"| fleet path, {fraction:.4f} of the month: collect (on the machines) / central run "
-            f"(ingest --dataset, compute, report) | | {collect_s:.1f} s / {central_s:.1f} s | "
+            f"(ingest --dataset, compute, report) | | {collect_s:.1f} s / {central_s:.1f} s | | "
             f"{central_peak / 2**20:,.0f} MiB |",
             flush=True,
         )
         if not args.keep:
             shutil.rmtree(folder)
     month, month_collect, month_central = _month(direct), _month(collect), _month(central)
+    month_base = _month(baseline)
     print(
         "| whole month, extrapolated from the rows above | | "
-        f"sci-report run {month:.0f} s ({month / 60:.1f} min); fleet path: collect {month_collect:.0f} s "
+        f"sci-report run {month:.0f} s ({month / 60:.1f} min; baseline {month_base:.0f} s, "
+        f"{month / month_base:.2f}x); fleet path: collect {month_collect:.0f} s "
         f"in all (spread over the 22 machines), central run {month_central:.0f} s "
-        f"({month_central / 60:.1f} min) | |"
+        f"({month_central / 60:.1f} min) | | |"
     )
 
 
