@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import collectors.powermetrics_text as pt
 from collectors._blocks import BlockSource
-from collectors._powermetrics_scan import Kept, Placed, chained, header_times, read_ahead
+from collectors._powermetrics_scan import Kept, Placed, chained, header_times, power_values, read_ahead
 from sci.model import Action, Component, IssueKind, Item, RecordBatch
 from sci.units import MW_PER_W
 
@@ -66,11 +66,11 @@ def _block(state: _State, dispatch: _Dispatch, kept: Kept) -> None:
 
     columns = state.columns
     assert columns is not None
-    numbers, texts, codes = kept.numbers, kept.texts, kept.codes
+    numbers, codes = kept.numbers, kept.codes
     total = len(codes)
     heads = np.flatnonzero(codes == _HEAD)
     first, last = (int(heads[1]), int(heads[-1])) if len(heads) >= 3 else (total, total)
-    _dispatch(state, dispatch, numbers[:first], texts.slice(0, first))
+    _dispatch(state, dispatch, kept, 0, first)
     if first < last:
         sample = state.sample  # what State.header does before it starts the next sample
         if sample is not None:
@@ -78,19 +78,15 @@ def _block(state: _State, dispatch: _Dispatch, kept: Kept) -> None:
             state.sample = None
         else:
             state.close_orphans()
-        span = slice(first, last)
-        region = _Region(
-            state, numbers[span], texts.slice(first, last - first), codes[span], int(numbers[last]) - 1
-        )
-        if not region.take(columns):
-            state.sample = state.start(int(numbers[first]), texts[first], True)
-            _dispatch(state, dispatch, numbers[first + 1 : last], texts.slice(first + 1, last - first - 1))
-    _dispatch(state, dispatch, numbers[last:], texts.slice(last))
+        if not _Region(state, kept, first, last).take(columns):
+            state.sample = state.start(int(numbers[first]), kept.texts(first, first + 1)[0], True)
+            _dispatch(state, dispatch, kept, first + 1, last)
+    _dispatch(state, dispatch, kept, last, total)
 
 
-def _dispatch(state: _State, dispatch: _Dispatch, numbers: Any, texts: Any) -> None:
-    """Kept lines through the line handlers, one by one."""
-    for number, text in zip(numbers.tolist(), texts.to_list(), strict=True):
+def _dispatch(state: _State, dispatch: _Dispatch, kept: Kept, begin: int, end: int) -> None:
+    """Kept lines ``begin`` .. ``end - 1`` through the line handlers, one by one."""
+    for number, text in zip(kept.numbers[begin:end].tolist(), kept.texts(begin, end), strict=True):
         dispatch(state, number, text, True)
 
 
@@ -106,8 +102,13 @@ _CODED = (
         for prefix, key in candidates
     ),
 )
-_VALUE = r"^[^:]*: *(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)) ?(m?W)$"  # pt._VALUE_RE after the prefix
 _CODE_SPAN = 16  # more than every code: sample * _CODE_SPAN + code orders by sample, then code
+
+
+def _skips() -> Any:
+    import numpy as np
+
+    return np.array([len(prefix) for prefix, _ in sorted(_CODED, key=lambda coded: coded[1])], dtype=np.int64)
 
 
 class _Region:
@@ -117,13 +118,15 @@ class _Region:
     parts, Combined off, a step back, a gap) are replayed into the issue runs in the line path's order.
     Otherwise ``take`` returns False having changed nothing, and the lines go through the line handlers."""
 
-    def __init__(self, state: _State, numbers: Any, texts: Any, codes: Any, end_line: int) -> None:
-        self.end_line = end_line  # the last line of the last sample
+    def __init__(self, state: _State, kept: Kept, first: int, last: int) -> None:
+        """The samples of kept lines ``first`` (a header) .. ``last - 1`` (``last``: the next header)."""
+        self.end_line = int(kept.numbers[last]) - 1  # the last line of the last sample
         self.power_lines: dict[str, Any] = {}
         self.state = state
-        self.numbers = numbers  # numpy int64
-        self.texts = texts  # polars Series
-        self.codes = codes  # numpy int8
+        self.kept = kept
+        self.first = first
+        self.numbers = kept.numbers[first:last]
+        self.codes = kept.codes[first:last]
 
     def take(self, columns: Columns) -> bool:
         import numpy as np
@@ -133,7 +136,7 @@ class _Region:
         if (codes == _MODEL).any():
             return False
         heads = np.flatnonzero(codes == _HEAD)
-        times = header_times(state, self.texts.gather(heads), self.numbers[heads])
+        times = header_times(state, self.kept, self.first + heads)
         if times is None:
             return False
         powers = self._powers(len(heads))
@@ -245,7 +248,6 @@ class _Region:
     def _powers(self, n: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Per key (the same keys in every sample): the first value of each sample in mW and its line."""
         import numpy as np
-        import polars as pl
 
         codes = self.codes
         is_head = codes == _HEAD
@@ -257,16 +259,11 @@ class _Region:
         if k == 0 or len(keyed) != n * k:  # each sample has at most these k: so it has all of them
             return None
         order = rest[first].reshape(n, k).T.ravel()  # by key, then sample
-        text = self.texts.gather(order)
-        parsed = (
-            text.str.extract_groups(_VALUE)
-            .struct.unnest()
-            .select(value=pl.col("1").cast(pl.Float64, strict=False), watts=pl.col("2") == "W")
-        )
-        if parsed.get_column("value").null_count() or parsed.get_column("watts").null_count():
+        parsed = power_values(self.kept, self.first + order, _skips()[self.codes[order]])
+        if parsed is None:
             return None
-        value = parsed.get_column("value").to_numpy()
-        value = np.where(parsed.get_column("watts").to_numpy(), value * MW_PER_W, value)
+        value, watts = parsed
+        value = np.where(watts, value * MW_PER_W, value)
         if not np.isfinite(value).all() or (value < 0.0).any():
             return None
         line = self.numbers[order]

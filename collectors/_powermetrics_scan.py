@@ -3,8 +3,10 @@
 - ``kept_lines``: the few lines of a block the line loop acts on, found with numpy over the block's bytes
   (newline positions, then the first 8 bytes of every line against the prefixes, then the rest of each
   prefix on the candidates only), without splitting the block into lines.
-- ``header_times``: the elapsed time and header time of every sample header of a region at once (one
-  polars regex over the headers, a day start per distinct day and UTC offset).
+- ``header_times``: the elapsed time and header time of every sample header of a region at once (numpy
+  over the fixed columns of the headers, a day start per distinct day and UTC offset).
+- ``power_values``: the values of a region's power lines at once (numpy over the bytes after each
+  prefix).
 - ``chained``: ``ElapsedChain.place`` over a region's samples: a cumulative sum over each stretch that
   stays on the chain, the samples where it leaves it one by one.
 
@@ -36,20 +38,30 @@ _MAX_RESETS: Final = 64  # samples off the chain placed one by one before the re
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """The kept lines of a block, in order: line numbers, codes and texts (a polars Series)."""
+    """The kept lines of a block, in order: line numbers, codes, and where each lies in the block's bytes
+    (``data``, ``raw`` its numpy view): ``starts`` to ``ends`` (the newline)."""
 
     numbers: Any  # numpy int64
     codes: Any  # numpy int8
-    texts: Any  # polars Series of str
+    starts: Any  # numpy int64
+    ends: Any  # numpy int64
+    data: bytes
+    raw: Any  # numpy uint8
     last_line: int  # the block's last line
+
+    def texts(self, begin: int, end: int) -> list[str]:
+        """The texts of kept lines ``begin`` .. ``end - 1``."""
+        data = self.data
+        return [
+            data[a:b].decode("ascii")
+            for a, b in zip(self.starts[begin:end].tolist(), self.ends[begin:end].tolist(), strict=True)
+        ]
 
 
 def kept_lines(block: Block, coded: tuple[tuple[str, int], ...]) -> Kept:
     """The lines of ``block`` that start with one of the ``coded`` prefixes (each with its code; no
     prefix is a prefix of another, each is at least 8 bytes long)."""
     import numpy as np
-    import polars as pl
-    import pyarrow as pa
 
     data = block.data
     size = len(data)
@@ -65,13 +77,8 @@ def kept_lines(block: Block, coded: tuple[tuple[str, int], ...]) -> Kept:
         for prefix, code in coded:
             _mark(codes, (first, words), (starts, ends), prefix.encode("ascii"), code)
     keep = np.flatnonzero(codes >= 0)
-    begin, lengths = starts[keep], ends[keep] - starts[keep]
-    offsets = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    index = np.arange(offsets[-1], dtype=np.int64) + np.repeat(begin - offsets[:-1], lengths)
-    text = pa.LargeStringArray.from_buffers(len(keep), pa.py_buffer(offsets), pa.py_buffer(raw[index]))
-    texts = pl.Series("text", text, dtype=pl.String)
-    return Kept(keep + block.first_line, codes[keep], texts, block.first_line + block.count - 1)
+    last_line = block.first_line + block.count - 1
+    return Kept(keep + block.first_line, codes[keep], starts[keep], ends[keep], data, raw, last_line)
 
 
 def _mark(codes: Any, read: tuple[Any, Any], lines: tuple[Any, Any], prefix: bytes, code: int) -> None:
@@ -96,13 +103,20 @@ def _word(prefix: bytes, offset: int) -> int:
     return int.from_bytes(prefix[offset : offset + _WORD], "little")
 
 
-# The header regex of the line path (``pt._HEADER_RE``, ASCII digits), for polars: time text, elapsed ms.
-_HEADER: Final = (
-    r"^\*\*\* Sampled system activity \("
-    r"((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-9][0-9] "
-    r"[0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4} [+-][0-9]{4})\) "
-    r"\(([0-9]+(?:\.[0-9]+)?)ms elapsed\) \*\*\*$"
-)
+# A sample header, ``*** Sampled system activity (Fri Nov 10 12:37:08 2023 +0100) (104.51ms elapsed) ***``,
+# has fixed columns up to its elapsed time (``pt._HEADER_RE``).
+_HEAD_FIXED: Final = 62  # the elapsed time starts here
+_HEAD_TAIL: Final = b"ms elapsed) ***"
+_HEAD_CHARS: Final = {27: " ", 28: "(", 32: " ", 36: " ", 39: " ", 42: ":", 45: ":", 48: " ", 53: " "} | {
+    59: ")",
+    60: " ",
+    61: "(",
+}
+_HEAD_DIGITS: Final = (38, 40, 41, 43, 44, 46, 47, 49, 50, 51, 52, 55, 56, 57, 58)
+_WEEKDAYS: Final = tuple(pt._WEEKDAYS)  # 'Mon' ..
+_MONTHS: Final = tuple(pt._MONTHS)  # 'Jan' ..
+_MAX_DIGITS: Final = 15  # a decimal of at most 15 digits is an exact integer over an exact power of ten
+_NUMBER_WIDTH: Final = 32  # the widest number text read at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,39 +127,138 @@ class Times:
     last: tuple[str, int]  # the last header's time text and time (the line path's cache)
 
 
-def header_times(state: _State, headers: Any, numbers: Any) -> Times | None:
-    """The times of sample headers ``headers`` (a polars Series; their line numbers ``numbers``), as
-    ``_State.start`` reads them: the time of a header on a day (and offset) is that day's start (from
-    ``_State._header_us`` on its first header) plus its clock time. None if any is not plain."""
+def header_times(state: _State, kept: Kept, heads: Any) -> Times | None:
+    """The times of the sample headers ``heads`` (kept lines), as ``_State.start`` reads them: the time
+    of a header on a day (and offset) is that day's start (``_State._header_us`` on its first header)
+    plus its clock time. None if any is not in the fixed form."""
     import numpy as np
-    import polars as pl
 
-    parts = headers.str.extract_groups(_HEADER)
-    when, ms_text = parts.struct.field("1"), parts.struct.field("2")
-    if when.null_count() or ms_text.null_count():
+    fields = _header_fields(kept, heads)
+    if fields is None:
         return None
-    elapsed_ms = ms_text.cast(pl.Float64).to_numpy()
-    if not (elapsed_ms <= _MAX_ELAPSED_MS).all():
-        return None
-    hour, minute, second = (when.str.slice(at, 2).cast(pl.Int64).to_numpy() for at in (11, 14, 17))
-    if (hour > 23).any() or (minute > 59).any() or (second > 60).any():  # _header_us's limits
-        return None
-    clock_us = (hour * 3600 + minute * 60 + second) * US_PER_S
-    day = when.str.slice(0, 10) + when.str.slice(19)  # 'Fri Nov 10 12:37:08 2023 +0100': fixed widths
-    rank = day.rank("dense").cast(pl.Int64).to_numpy() - 1
-    firsts = np.flatnonzero(day.is_first_distinct().to_numpy())
+    elapsed_ms, clock_us, day = fields
+    starts, ends = kept.starts[heads], kept.ends[heads]
+    _, firsts, rank = np.unique(day, return_index=True, return_inverse=True)
     day_start = np.zeros(len(firsts), dtype=np.int64)
-    for i in firsts.tolist():
-        match = pt._HEADER_RE.fullmatch(headers[i])
+    for r, i in enumerate(firsts.tolist()):
+        match = pt._HEADER_RE.fullmatch(kept.data[starts[i] : ends[i]].decode("ascii"))
         if match is None:
             return None
         try:
-            day_start[rank[i]] = state._header_us(int(numbers[i]), match) - int(clock_us[i])
+            day_start[r] = state._header_us(int(kept.numbers[heads[i]]), match) - int(clock_us[i])
         except CollectorError:
             return None
-    stamps = day_start[rank] + clock_us
+    stamps = day_start[rank.ravel()] + clock_us
     elapsed_us = np.rint(elapsed_ms * pt._US_PER_MS).astype(np.int64)
-    return Times(elapsed_ms, elapsed_us, stamps, (when[-1], int(stamps[-1])))
+    when = kept.data[starts[-1] + 29 : starts[-1] + 59].decode("ascii")  # pt._HEADER_RE's 'when'
+    return Times(elapsed_ms, elapsed_us, stamps, (when, int(stamps[-1])))
+
+
+def _header_fields(kept: Kept, heads: Any) -> tuple[Any, Any, Any] | None:
+    """Elapsed ms, clock time (us) and a day key (date, weekday and UTC offset) of each header."""
+    import numpy as np
+
+    raw, starts, ends = kept.raw, kept.starts[heads], kept.ends[heads]
+    if not len(heads) or (ends - starts < _HEAD_FIXED + 1 + len(_HEAD_TAIL)).any():
+        return None
+    head = raw[starts[:, None] + np.arange(_HEAD_FIXED)]  # the fixed columns of each header
+    tail = raw[ends[:, None] - len(_HEAD_TAIL) + np.arange(len(_HEAD_TAIL))]
+    digits = head[:, _HEAD_DIGITS] - ord("0")  # uint8: a byte below '0' wraps above 9
+    day_tens, sign = head[:, 37], head[:, 54]
+    fixed = (
+        all((head[:, at] == ord(char)).all() for at, char in _HEAD_CHARS.items())
+        and (tail == np.frombuffer(_HEAD_TAIL, dtype=np.uint8)).all()
+        and (digits <= 9).all()
+        and ((day_tens == ord(" ")) | ((day_tens >= ord("0")) & (day_tens <= ord("9")))).all()
+        and ((sign == ord("+")) | (sign == ord("-"))).all()
+    )
+    weekday, month = _named(head[:, 29:32], _WEEKDAYS), _named(head[:, 33:36], _MONTHS)
+    elapsed_ms = _decimals(raw, starts + _HEAD_FIXED, ends - len(_HEAD_TAIL), strict=True) if fixed else None
+    if weekday is None or month is None or elapsed_ms is None or not (elapsed_ms <= _MAX_ELAPSED_MS).all():
+        return None
+    d = digits.astype(np.int64)
+    hour, minute, second = d[:, 1] * 10 + d[:, 2], d[:, 3] * 10 + d[:, 4], d[:, 5] * 10 + d[:, 6]
+    if (hour > 23).any() or (minute > 59).any() or (second > 60).any():
+        return None
+    clock_us = (hour * 3600 + minute * 60 + second) * US_PER_S
+    day = np.where(day_tens == ord(" "), 0, day_tens.astype(np.int64) - ord("0")) * 10 + d[:, 0]
+    year = d[:, 7] * 1000 + d[:, 8] * 100 + d[:, 9] * 10 + d[:, 10]
+    offset = (sign == ord("+")) * 10_000 + d[:, 11] * 1000 + d[:, 12] * 100 + d[:, 13] * 10 + d[:, 14]
+    return elapsed_ms, clock_us, (((year * 16 + month) * 32 + day) * 8 + weekday) * 20_000 + offset
+
+
+def _named(columns: Any, names: tuple[str, ...]) -> Any:
+    """The index of each row's three letters in ``names``; None if one is not there."""
+    import numpy as np
+
+    code = (columns[:, 0].astype(np.int64) << 16) | (columns[:, 1].astype(np.int64) << 8) | columns[:, 2]
+    table = np.array([int.from_bytes(name.encode("ascii"), "big") for name in names], dtype=np.int64)
+    order = np.argsort(table)
+    at = np.minimum(np.searchsorted(table[order], code), len(names) - 1)
+    if not (table[order][at] == code).all():
+        return None
+    return order[at]
+
+
+def _decimals(raw: Any, begin: Any, end: Any, *, strict: bool) -> Any:
+    """The decimal numbers ``raw[begin:end]`` of each row as ``float`` reads them, or None if one is not
+    ``[0-9]+(\\.[0-9]*)?|\\.[0-9]+`` (``strict``: ``[0-9]+(\\.[0-9]+)?``) of at most 15 digits. An integer
+    of at most 15 digits over a power of ten are both exact, so one division rounds as ``float`` does."""
+    import numpy as np
+
+    width = end - begin
+    if not len(width) or (width < 1).any() or (width > _NUMBER_WIDTH).any():
+        return None
+    columns = np.arange(int(width.max()))
+    inside = columns < width[:, None]
+    chars = raw[np.minimum(begin[:, None] + columns, len(raw) - 1)]
+    digit = inside & (chars >= ord("0")) & (chars <= ord("9"))
+    dot = inside & (chars == ord("."))
+    dots, count = dot.sum(axis=1), digit.sum(axis=1)
+    if not ((digit | dot) == inside).all() or (dots > 1).any() or (count < 1).any():
+        return None
+    if (count > _MAX_DIGITS).any():
+        return None
+    if strict:
+        last = chars[np.arange(len(width)), width - 1]
+        if not (digit[:, 0].all() and ((last >= ord("0")) & (last <= ord("9"))).all()):
+            return None
+    places = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1] - digit  # digits to the right of each digit
+    weights = np.where(digit, 10 ** np.where(digit, places, 0), 0)
+    value = ((chars.astype(np.int64) - ord("0")) * weights).sum(axis=1)  # the digits as one integer
+    fraction = np.where(dots > 0, width - 1 - np.argmax(dot, axis=1), 0)  # digits after the dot
+    return value.astype(np.float64) / np.array(_POWERS_OF_TEN)[fraction]
+
+
+def power_values(kept: Kept, rows: Any, skip: Any) -> tuple[Any, Any] | None:
+    """The value (as ``float`` reads it) and whether its unit is W (else mW) of power lines ``rows``
+    (kept lines) after their first ``skip`` characters, as ``pt._VALUE_RE`` reads them; None if one is
+    not in that form (or has more than 15 digits)."""
+    import numpy as np
+
+    raw, ends = kept.raw, kept.ends[rows]
+    begin = kept.starts[rows] + skip
+    width = ends - begin
+    if not len(rows) or (width < 2).any() or (width > _NUMBER_WIDTH).any():
+        return None
+    columns = np.arange(int(width.max()))
+    inside = columns < width[:, None]
+    chars = raw[np.minimum(begin[:, None] + columns, len(raw) - 1)]
+    if not (raw[ends - 1] == ord("W")).all():
+        return None
+    milli = raw[ends - 2] == ord("m")
+    end = ends - 1 - milli
+    end = end - (raw[end - 1] == ord(" "))  # ' ?' before the unit
+    lead = np.argmax((chars != ord(" ")) | ~inside, axis=1)  # ' *' before the number
+    number = begin + lead
+    minus = raw[np.minimum(number, len(raw) - 1)] == ord("-")
+    value = _decimals(raw, number + minus, end, strict=False)
+    if value is None:
+        return None
+    return np.where(minus, -value, value), ~milli
+
+
+_POWERS_OF_TEN: Final = tuple(float(10**k) for k in range(_MAX_DIGITS + 1))
 
 
 @dataclass(slots=True)
