@@ -54,10 +54,7 @@ class BlockSource:
             return self._pending.popleft()
         if self._eof:
             raise StopIteration
-        data = self._read()
-        cut = data.rfind(b"\n") + 1
-        self._rest = data[cut:]
-        whole = data[:cut]
+        whole, self._rest = self._lines()
         if not whole:  # the end: an unterminated last line, if any
             self._eof = True
             if self._rest:
@@ -80,11 +77,23 @@ class BlockSource:
         )
         self._size = FIRST_BLOCK_BYTES
 
-    def _read(self) -> bytes:
+    def _lines(self) -> tuple[bytes, bytes]:
+        """The next whole lines (up to the last line end read; empty at the end) and the rest after them."""
         try:
             chunk = self._stream.read(self._size)
         except (OSError, EOFError, zlib.error) as exc:
             raise read_error(self._ctx, self._next_line + self._rest.count(b"\n"), exc) from None
+        cut = chunk.rfind(b"\n") + 1
+        if cut == len(chunk) and not self._rest:
+            return chunk, b""
+        if cut:  # the usual case: one copy, the rest and the chunk's whole lines joined
+            return b"".join((self._rest, memoryview(chunk)[:cut])), chunk[cut:]
+        data = self._read(chunk)
+        cut = data.rfind(b"\n") + 1
+        return data[:cut], data[cut:]
+
+    def _read(self, chunk: bytes) -> bytes:
+        """The rest and ``chunk`` (which has no line end), and more until a line ends or the file does."""
         if not chunk:
             return self._rest
         data = self._rest + chunk
