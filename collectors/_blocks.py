@@ -44,21 +44,21 @@ class BlockSource:
         self._next_line = 1
         self._rest = b""
         self._eof = False
-        self._pending: deque[tuple[int, str, bool]] = deque()
+        self._pending: deque[tuple[int, bytes]] = deque()  # decoded as they are taken: errors in order
 
     def __iter__(self) -> Iterator[Entry]:
         return self
 
     def __next__(self) -> Entry:
         if self._pending:
-            return self._pending.popleft()
+            return decode_line(self._ctx, *self._pending.popleft())
         if self._eof:
             raise StopIteration
         whole, self._rest = self._lines()
         if not whole:  # the end: an unterminated last line, if any
             self._eof = True
             if self._rest:
-                self._pending.append(decode_line(self._ctx, self._next_line, self._rest))
+                self._pending.append((self._next_line, self._rest))
                 self._rest = b""
             return self.__next__()
         block = Block(self._next_line, whole.count(b"\n"), whole)
@@ -72,9 +72,7 @@ class BlockSource:
     def unroll(self, block: Block) -> None:
         """Give the lines of ``block`` next, one by one."""
         lines = block.data.split(b"\n")[:-1]
-        self._pending.extend(
-            decode_line(self._ctx, block.first_line + i, raw + b"\n") for i, raw in enumerate(lines)
-        )
+        self._pending.extend((block.first_line + i, raw + b"\n") for i, raw in enumerate(lines))
         self._size = FIRST_BLOCK_BYTES
 
     def _lines(self) -> tuple[bytes, bytes]:

@@ -221,3 +221,45 @@ def test_a_log_of_lines_only_goes_through_the_thread_in_lists(
     path.write_text(text, encoding="utf-8")
     monkeypatch.setattr(scan, "_LINES", 7)
     _same(path, monkeypatch, (1 << 10, 1 << 12))
+
+
+_LINE = st.one_of(
+    st.sampled_from(
+        [
+            _header("Fri Nov 10 12:37:08 2023"),
+            _header("Fri Nov 10 12:37:09 2023", ms="104.51"),
+            _header("Fri Nov 10 12:37:07 2023", "-0100", "5"),
+            _header("Sat Nov 11 00:00:00 2023", "+0100", "1000"),
+            _header("Fri Nov 10 12:37:08 2023", ms="1."),
+            "*** Sampled system activity (Fri Nov 10 12:37:08 2023 +0000) (1000ms elapsed) *** ",
+            "CPU Power: 947 mW",
+            "GPU Power: 1.5 W",
+            "ANE Power:  0mW",
+            "DRAM Power: -2 mW",
+            "Package Power: 99999 mW",
+            "Combined Power (CPU + GPU + ANE): 950 mW",
+            "Intel energy model derived package power (CPUs+GT+SA): 0.58W",
+            "CPU Power: 9 kW",
+            "CPU Powe",
+            "Machine model: Mac14,2",
+            "",
+        ]
+    ),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+    st.binary(max_size=12).map(lambda data: data.decode("latin-1")),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(_LINE, max_size=60),
+    repeat=st.integers(1, 30),
+    end=st.sampled_from(["\n", "\r\n", ""]),
+    sizes=st.sampled_from([(64, 256), (256, 4096)]),
+)
+def test_odd_lines_and_bytes_through_the_block_path_match_the_line_loop(
+    lines: list[str], repeat: int, end: str, sizes: tuple[int, int], tmp_path: Path, monkeypatch: Any
+) -> None:
+    path = tmp_path / "log.bin"
+    path.write_bytes(("\n".join(lines * repeat) + end).encode("latin-1"))
+    _same(path, monkeypatch, sizes)
