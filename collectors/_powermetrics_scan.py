@@ -91,9 +91,10 @@ def _mark(codes: Any, read: tuple[Any, Any], lines: tuple[Any, Any], prefix: byt
     if not len(candidates):
         return
     starts, ends = lines
+    long_enough = starts[candidates] + len(prefix) <= ends[candidates]  # so every word read lies inside
+    candidates = candidates[long_enough]
     at = starts[candidates]
-    good = at + len(prefix) <= ends[candidates]  # the line is long enough: every word read lies inside it
-    at = np.where(good, at, 0)
+    good = np.ones(len(candidates), dtype=bool)
     for offset in (*range(_WORD, len(prefix) - _WORD + 1, _WORD), len(prefix) - _WORD):
         good &= words[at + offset] == _word(prefix, offset)
     codes[candidates[good]] = code

@@ -76,6 +76,19 @@ def test_power_values_of_the_usual_forms() -> None:
     assert scan.power_values(kept, np.array([0]), np.array([len("CPU Power: 947 ")])) is None  # 'mW' alone
 
 
+def test_kept_lines_of_short_lines_and_tiny_blocks() -> None:
+    for lines in (
+        ["CPU Powe"],
+        ["CPU Powe", "CPU Powe"],
+        ["CPU Power:"],
+        ["x", "CPU Power:", "GPU Power: 1"],
+    ):
+        kept = _kept(lines)
+        assert kept.numbers.tolist() == [
+            i + 1 for i, text in enumerate(lines) if text.startswith("CPU Power:")
+        ] + [i + 1 for i, text in enumerate(lines) if text.startswith("GPU Power:")]
+
+
 def _header(moment: str, offset: str = "+0000", ms: str = "1000.58") -> str:
     return f"*** Sampled system activity ({moment} {offset}) ({ms}ms elapsed) ***"
 
