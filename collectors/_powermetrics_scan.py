@@ -174,7 +174,9 @@ def _header_fields(kept: Kept, heads: Any) -> tuple[Any, Any, Any] | None:
         and ((sign == ord("+")) | (sign == ord("-"))).all()
     )
     weekday, month = _named(head[:, 29:32], _WEEKDAYS), _named(head[:, 33:36], _MONTHS)
-    elapsed_ms = _decimals(raw, starts + _HEAD_FIXED, ends - len(_HEAD_TAIL), strict=True) if fixed else None
+    width = ends - len(_HEAD_TAIL) - starts - _HEAD_FIXED
+    chars = _window(raw, starts + _HEAD_FIXED, width) if fixed else None
+    elapsed_ms = None if chars is None else _decimals(chars, np.zeros_like(width), width, strict=True)
     if weekday is None or month is None or elapsed_ms is None or not (elapsed_ms <= _MAX_ELAPSED_MS).all():
         return None
     d = digits.astype(np.int64)
@@ -201,34 +203,44 @@ def _named(columns: Any, names: tuple[str, ...]) -> Any:
     return order[at]
 
 
-def _decimals(raw: Any, begin: Any, end: Any, *, strict: bool) -> Any:
-    """The decimal numbers ``raw[begin:end]`` of each row as ``float`` reads them, or None if one is not
-    ``[0-9]+(\\.[0-9]*)?|\\.[0-9]+`` (``strict``: ``[0-9]+(\\.[0-9]+)?``) of at most 15 digits. An integer
-    of at most 15 digits over a power of ten are both exact, so one division rounds as ``float`` does."""
+def _decimals(chars: Any, low: Any, high: Any, *, strict: bool) -> Any:
+    """The decimal number in columns ``low`` .. ``high - 1`` of each row of ``chars`` (bytes) as ``float``
+    reads it, or None if one is not ``[0-9]+(\\.[0-9]*)?|\\.[0-9]+`` (``strict``: ``[0-9]+(\\.[0-9]+)?``)
+    of at most 15 digits. An integer of at most 15 digits over a power of ten are both exact, so one
+    division rounds as ``float`` does."""
     import numpy as np
 
-    width = end - begin
-    if not len(width) or (width < 1).any() or (width > _NUMBER_WIDTH).any():
+    rows = np.arange(len(low))
+    if not len(rows) or (high <= low).any() or (high > chars.shape[1]).any():
         return None
-    columns = np.arange(int(width.max()))
-    inside = columns < width[:, None]
-    chars = raw[np.minimum(begin[:, None] + columns, len(raw) - 1)]
-    digit = inside & (chars >= ord("0")) & (chars <= ord("9"))
+    columns = np.arange(chars.shape[1])
+    inside = (columns >= low[:, None]) & (columns < high[:, None])
+    digit = inside & (chars - ord("0") <= 9)
     dot = inside & (chars == ord("."))
     dots, count = dot.sum(axis=1), digit.sum(axis=1)
-    if not ((digit | dot) == inside).all() or (dots > 1).any() or (count < 1).any():
+    if (
+        (inside & ~(digit | dot)).any()
+        or (dots > 1).any()
+        or (count < 1).any()
+        or (count > _MAX_DIGITS).any()
+    ):
         return None
-    if (count > _MAX_DIGITS).any():
+    if strict and not (digit[rows, low].all() and digit[rows, high - 1].all()):
         return None
-    if strict:
-        last = chars[np.arange(len(width)), width - 1]
-        if not (digit[:, 0].all() and ((last >= ord("0")) & (last <= ord("9"))).all()):
-            return None
-    places = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1] - digit  # digits to the right of each digit
-    weights = np.where(digit, 10 ** np.where(digit, places, 0), 0)
-    value = ((chars.astype(np.int64) - ord("0")) * weights).sum(axis=1)  # the digits as one integer
-    fraction = np.where(dots > 0, width - 1 - np.argmax(dot, axis=1), 0)  # digits after the dot
+    value = np.zeros(len(rows), dtype=np.int64)  # the digits as one integer, column by column
+    for column in range(chars.shape[1]):
+        value = np.where(digit[:, column], value * 10 + (chars[:, column] - ord("0")), value)
+    fraction = np.where(dots > 0, high - 1 - np.argmax(dot, axis=1), 0)  # digits after the dot
     return value.astype(np.float64) / np.array(_POWERS_OF_TEN)[fraction]
+
+
+def _window(raw: Any, begin: Any, width: Any) -> Any | None:
+    """Bytes ``begin`` .. ``begin + width - 1`` of each row, as columns (past a row's width: any byte)."""
+    import numpy as np
+
+    if not len(width) or (width < 1).any() or (width > _NUMBER_WIDTH).any():
+        return None
+    return raw[np.minimum(begin[:, None] + np.arange(int(width.max())), len(raw) - 1)]
 
 
 def power_values(kept: Kept, rows: Any, skip: Any) -> tuple[Any, Any] | None:
@@ -240,20 +252,16 @@ def power_values(kept: Kept, rows: Any, skip: Any) -> tuple[Any, Any] | None:
     raw, ends = kept.raw, kept.ends[rows]
     begin = kept.starts[rows] + skip
     width = ends - begin
-    if not len(rows) or (width < 2).any() or (width > _NUMBER_WIDTH).any():
-        return None
-    columns = np.arange(int(width.max()))
-    inside = columns < width[:, None]
-    chars = raw[np.minimum(begin[:, None] + columns, len(raw) - 1)]
-    if not (raw[ends - 1] == ord("W")).all():
+    chars = _window(raw, begin, width)
+    if chars is None or (width < 2).any() or not (raw[ends - 1] == ord("W")).all():
         return None
     milli = raw[ends - 2] == ord("m")
-    end = ends - 1 - milli
-    end = end - (raw[end - 1] == ord(" "))  # ' ?' before the unit
-    lead = np.argmax((chars != ord(" ")) | ~inside, axis=1)  # ' *' before the number
-    number = begin + lead
-    minus = raw[np.minimum(number, len(raw) - 1)] == ord("-")
-    value = _decimals(raw, number + minus, end, strict=False)
+    high = width - 1 - milli
+    high = high - (raw[begin + high - 1] == ord(" "))  # ' ?' before the unit
+    inside = np.arange(chars.shape[1]) < width[:, None]
+    low = np.argmax((chars != ord(" ")) | ~inside, axis=1)  # ' *' before the number
+    minus = chars[np.arange(len(low)), np.minimum(low, chars.shape[1] - 1)] == ord("-")
+    value = _decimals(chars, low + minus, high, strict=False)
     if value is None:
         return None
     return np.where(minus, -value, value), ~milli
