@@ -44,24 +44,21 @@ class BlockSource:
         self._next_line = 1
         self._rest = b""
         self._eof = False
-        self._pending: deque[tuple[int, str, bool]] = deque()
+        self._pending: deque[tuple[int, bytes]] = deque()  # decoded as they are taken: errors in order
 
     def __iter__(self) -> Iterator[Entry]:
         return self
 
     def __next__(self) -> Entry:
         if self._pending:
-            return self._pending.popleft()
+            return decode_line(self._ctx, *self._pending.popleft())
         if self._eof:
             raise StopIteration
-        data = self._read()
-        cut = data.rfind(b"\n") + 1
-        self._rest = data[cut:]
-        whole = data[:cut]
+        whole, self._rest = self._lines()
         if not whole:  # the end: an unterminated last line, if any
             self._eof = True
             if self._rest:
-                self._pending.append(decode_line(self._ctx, self._next_line, self._rest))
+                self._pending.append((self._next_line, self._rest))
                 self._rest = b""
             return self.__next__()
         block = Block(self._next_line, whole.count(b"\n"), whole)
@@ -75,16 +72,26 @@ class BlockSource:
     def unroll(self, block: Block) -> None:
         """Give the lines of ``block`` next, one by one."""
         lines = block.data.split(b"\n")[:-1]
-        self._pending.extend(
-            decode_line(self._ctx, block.first_line + i, raw + b"\n") for i, raw in enumerate(lines)
-        )
+        self._pending.extend((block.first_line + i, raw + b"\n") for i, raw in enumerate(lines))
         self._size = FIRST_BLOCK_BYTES
 
-    def _read(self) -> bytes:
+    def _lines(self) -> tuple[bytes, bytes]:
+        """The next whole lines (up to the last line end read; empty at the end) and the rest after them."""
         try:
             chunk = self._stream.read(self._size)
         except (OSError, EOFError, zlib.error) as exc:
             raise read_error(self._ctx, self._next_line + self._rest.count(b"\n"), exc) from None
+        cut = chunk.rfind(b"\n") + 1
+        if cut == len(chunk) and not self._rest:
+            return chunk, b""
+        if cut:  # the usual case: one copy, the rest and the chunk's whole lines joined
+            return b"".join((self._rest, memoryview(chunk)[:cut])), chunk[cut:]
+        data = self._read(chunk)
+        cut = data.rfind(b"\n") + 1
+        return data[:cut], data[cut:]
+
+    def _read(self, chunk: bytes) -> bytes:
+        """The rest and ``chunk`` (which has no line end), and more until a line ends or the file does."""
         if not chunk:
             return self._rest
         data = self._rest + chunk

@@ -3,8 +3,9 @@
 The line loop of ``collectors/powermetrics_text.py`` acts on a line only if it starts with a sample
 header, a ``Machine model:`` or one of the power-line prefixes; every other line (most of a log: the
 processor, GPU and thermal sections) changes nothing. So a plain block (``collectors/_blocks.py``: ASCII,
-no carriage return, every line ended) is split and filtered with polars, and only the kept lines go
-through the same handlers, with their own line numbers. Lines outside blocks (the first block, odd
+no carriage return, every line ended) is not split into lines: ``collectors/_powermetrics_scan.py``
+finds the kept lines with numpy over its bytes, and only those go through the same handlers, with their
+own line numbers, or are read at once (``_Region``). Lines outside blocks (the first block, odd
 stretches, an unended last line) go through the same handlers one by one.
 
 Records are not built one by one: ``Columns`` keeps plain lists per column and hands on a ``RecordBatch``
@@ -14,16 +15,14 @@ Quality issues are yielded as they come, in the line path's order.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import collectors.powermetrics_text as pt
-from collectors._blocks import Block, BlockSource
-from sci.errors import CollectorError
+from collectors._blocks import BlockSource
+from collectors._powermetrics_scan import Kept, Placed, chained, header_times, power_values, read_ahead
 from sci.model import Action, Component, IssueKind, Item, RecordBatch
-from sci.units import MW_PER_W, US_PER_S
+from sci.units import MW_PER_W
 
 if TYPE_CHECKING:
     from collectors.powermetrics_text import _State
@@ -42,14 +41,13 @@ def parse_blocks(state: _State, dispatch: _Dispatch) -> Iterator[Item]:
     number = 0
     ended = True
     with ctx.open_binary() as stream:
-        for entry in BlockSource(ctx, stream):
-            if isinstance(entry, Block):
-                _block(state, dispatch, entry, columns)
-                number = entry.first_line + entry.count - 1
-                ended = True
+        for entry in read_ahead(BlockSource(ctx, stream), _CODED):
+            if isinstance(entry, Kept):
+                _block(state, dispatch, entry)
+                number, ended = entry.last_line, True
             else:
-                number, text, ended = entry
-                dispatch(state, number, text, ended)
+                for number, text, ended in entry:
+                    dispatch(state, number, text, ended)
             if out:
                 yield from out
                 out.clear()
@@ -61,28 +59,35 @@ def parse_blocks(state: _State, dispatch: _Dispatch) -> Iterator[Item]:
         yield columns.take()
 
 
-def _block(state: _State, dispatch: _Dispatch, block: Block, columns: Columns) -> None:
+def _block(state: _State, dispatch: _Dispatch, kept: Kept) -> None:
     """The kept lines of a block: the samples wholly inside it at once (``_Region``) when they are plain,
     the lines around them (and any sample that is not plain) through the line handlers."""
-    numbers, texts, codes = kept_lines(block)
-    heads = [i for i, code in enumerate(codes) if code == _HEAD]
-    first, last = (heads[1], heads[-1]) if len(heads) >= 3 else (len(codes), len(codes))
-    for i in range(first):
-        dispatch(state, numbers[i], texts[i], True)
+    import numpy as np
+
+    columns = state.columns
+    assert columns is not None
+    numbers, codes = kept.numbers, kept.codes
+    total = len(codes)
+    heads = np.flatnonzero(codes == _HEAD)
+    first, last = (int(heads[1]), int(heads[-1])) if len(heads) >= 3 else (total, total)
+    _dispatch(state, dispatch, kept, 0, first)
     if first < last:
         sample = state.sample  # what State.header does before it starts the next sample
         if sample is not None:
-            state.finish(sample, numbers[first] - 1, last_of_log=False)
+            state.finish(sample, int(numbers[first]) - 1, last_of_log=False)
             state.sample = None
         else:
             state.close_orphans()
-        region = _Region(state, numbers[first:last], texts[first:last], codes[first:last], numbers[last] - 1)
-        if not region.take(columns):
-            state.sample = state.start(numbers[first], texts[first], True)
-            for i in range(first + 1, last):
-                dispatch(state, numbers[i], texts[i], True)
-    for i in range(last, len(codes)):
-        dispatch(state, numbers[i], texts[i], True)
+        if not _Region(state, kept, first, last).take(columns):
+            state.sample = state.start(int(numbers[first]), kept.texts(first, first + 1)[0], True)
+            _dispatch(state, dispatch, kept, first + 1, last)
+    _dispatch(state, dispatch, kept, last, total)
+
+
+def _dispatch(state: _State, dispatch: _Dispatch, kept: Kept, begin: int, end: int) -> None:
+    """Kept lines ``begin`` .. ``end - 1`` through the line handlers, one by one."""
+    for number, text in zip(kept.numbers[begin:end].tolist(), kept.texts(begin, end), strict=True):
+        dispatch(state, number, text, True)
 
 
 _HEAD = 0
@@ -97,54 +102,58 @@ _CODED = (
         for prefix, key in candidates
     ),
 )
-_PREFIXES = "^(" + "|".join(re.escape(prefix) for prefix, _ in _CODED) + ")"  # the line loop's tests
-_VALUE = r"^[^:]*: *(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)) ?(m?W)$"  # pt._VALUE_RE after the prefix
+_CODE_SPAN = 16  # more than every code: sample * _CODE_SPAN + code orders by sample, then code
+
+
+def _skips() -> Any:
+    import numpy as np
+
+    return np.array([len(prefix) for prefix, _ in sorted(_CODED, key=lambda coded: coded[1])], dtype=np.int64)
 
 
 class _Region:
     """Whole samples inside one block, each opened by its header line, read at once when they are plain:
     every header readable, the same power lines in every sample (first occurrences), values readable and
-    not negative, Package not below its parts, Combined within rounding of its parts, no Machine model
-    line, each sample placed on the time line after the previous without a gap or a step back, and no
-    issue run open. Then no sample gives an issue, and the records are built as columns. Otherwise
-    ``take`` returns False having changed nothing, and the lines go through the line handlers."""
+    not negative, no Machine model line and every time in range. Sample-level findings (Package below its
+    parts, Combined off, a step back, a gap) are replayed into the issue runs in the line path's order.
+    Otherwise ``take`` returns False having changed nothing, and the lines go through the line handlers."""
 
-    def __init__(
-        self, state: _State, numbers: list[int], texts: Any, codes: list[int], end_line: int
-    ) -> None:
-        self.end_line = end_line  # the last line of the last sample
+    def __init__(self, state: _State, kept: Kept, first: int, last: int) -> None:
+        """The samples of kept lines ``first`` (a header) .. ``last - 1`` (``last``: the next header)."""
+        self.end_line = int(kept.numbers[last]) - 1  # the last line of the last sample
         self.power_lines: dict[str, Any] = {}
         self.state = state
-        self.numbers = numbers
-        self.texts = texts
-        self.codes = codes
+        self.kept = kept
+        self.first = first
+        self.numbers = kept.numbers[first:last]
+        self.codes = kept.codes[first:last]
 
     def take(self, columns: Columns) -> bool:
         import numpy as np
 
         state = self.state
-        if _MODEL in self.codes:
+        codes = self.codes
+        if (codes == _MODEL).any():
             return False
-        heads = [i for i, code in enumerate(self.codes) if code == _HEAD]
-        times = self._times(heads)
+        heads = np.flatnonzero(codes == _HEAD)
+        times = header_times(state, self.kept, self.first + heads)
         if times is None:
             return False
         powers = self._powers(len(heads))
         if powers is None:
             return False
         values, lines = powers
-        placed = self._place(times[1], times[2])
+        placed = chained(state.chain, state.new_run, times.elapsed_us, times.stamps)
         if placed is None:
             return False
-        built = self._records(values, lines, np.array(times[0], dtype=np.float64))
+        built = self._records(values, lines, times.elapsed_ms)
         if built is None:
             return False
         components, energy, line, soc = built
-        starts, ends, backs, gaps = placed
         n, c = energy.shape
         keep = np.ones((n, c), dtype=bool)
-        if backs:
-            keep[[i for i, _ in backs], :] = False
+        if placed.backs:
+            keep[[i for i, _ in placed.backs], :] = False
         residual, combined = self._findings(values)
         if residual is not None and soc is not None:
             keep[:, soc] &= residual >= -pt._RESIDUAL_EPSILON_MW
@@ -152,63 +161,75 @@ class _Region:
         state.samples += n
         state.new_run = False
         state.expected = frozenset(values)
-        state.last_when, state.last_when_us = times[3]
-        self._replay(first_index, heads, backs, gaps, residual, combined)
-        state.chain.prev_end_us = ends[-1]
+        state.last_when, state.last_when_us = times.last
+        self._replay(first_index, heads, placed, residual, combined)
+        state.chain.prev_end_us = int(placed.ends[-1])
         flat = keep.ravel()
         columns.add_chunk(
             components=np.tile(np.array(components, dtype=np.int8), n)[flat],
             line=line.ravel()[flat],
-            start_us=np.repeat(np.array(starts, dtype=np.int64), c)[flat],
-            end_us=np.repeat(np.array(ends, dtype=np.int64), c)[flat],
+            start_us=np.repeat(placed.starts, c)[flat],
+            end_us=np.repeat(placed.ends, c)[flat],
             energy_kwh=energy.ravel()[flat],
             model=state.model,
         )
         return True
 
-    def _replay(  # noqa: PLR0917 - what take found, passed on
-        self,
-        first_index: int,
-        heads: list[int],
-        backs: list[tuple[int, float]],
-        gaps: list[tuple[int, int, int]],
-        residual: Any,
-        combined: Any,
-    ) -> None:
-        """The issue calls of the line path, sample by sample, in its order (samples with a finding, and
-        every sample while a run is open)."""
+    def _replay(self, first_index: int, heads: Any, placed: Placed, residual: Any, combined: Any) -> None:
+        """The issue calls of the line path, sample by sample, in its order: samples with a finding, the
+        two after each (which close the runs it left open) and, at once, each stretch of samples whose only
+        finding is Package below its parts while that is the one open run (each extends it)."""
         runs = self.state.runs
-        events = _events(backs, gaps, residual, combined)
-        if not events and not runs.open:
+        found = _Findings(len(heads), placed, residual, combined)
+        if not found.any and not runs.open:
             return
         numbers = self.numbers
-        nexts = [numbers[h] for h in heads[1:]] + [self.end_line + 1]
-        for i, head in enumerate(heads):
+        nexts = [*numbers[heads[1:]].tolist(), self.end_line + 1]
+        heads_at = numbers[heads].tolist()
+        n = len(heads)
+        i = 0
+        while i < n:
+            if not runs.open:
+                i = found.next_at(i)
+                if i >= n:
+                    return
             index = first_index + i
-            found = events.get(i)
-            if found is not None and self._extended(found, index, i):
+            events = found.at(i)
+            if events and self._extends(events, index):
+                i = self._extend(found, i, index)
                 continue
             if runs.open:
                 runs.flush_before(index)
-            for what, arg in found or ():
-                self._issue(what, arg, index, i, (numbers[head], nexts[i] - 1))
+            for what, arg in events:
+                self._issue(what, arg, index, i, (heads_at[i], nexts[i] - 1))
+            i += 1
 
-    def _extended(self, found: list[tuple[int, Any]], index: int, i: int) -> bool:
-        """Whether ``found`` (a sample's findings) was only Package below its parts and extended the one
+    def _extends(self, events: list[tuple[int, Any]], index: int) -> bool:
+        """Whether ``events`` (a sample's findings) is only Package below its parts and extends the one
         open run, that of the sample before, as ``runs.add`` would."""
         runs = self.state.runs
-        if len(found) != 1 or found[0][0] != _RESIDUAL or len(runs.runs) != 1:
+        if len(events) != 1 or events[0][0] != _RESIDUAL or len(runs.runs) != 1:
             return False
         run = runs.runs.get(_RESIDUAL_KEY)
-        if run is None or run.last != index - 1:
-            return False
-        run.line_end = max(run.line_end, int(self.power_lines[pt._PACKAGE][i]))
-        run.rows += 1
-        run.last = index
-        worst = found[0][1]
-        if abs(worst) > abs(runs.worst[_RESIDUAL_KEY]):
-            runs.worst[_RESIDUAL_KEY] = worst
-        return True
+        return run is not None and run.last == index - 1
+
+    def _extend(self, found: _Findings, i: int, index: int) -> int:
+        """Extend the open Package-below-parts run by samples ``i`` .. the end of their stretch (samples
+        with that finding only); the position after it."""
+        import numpy as np
+
+        runs = self.state.runs
+        end = found.residual_only_until(i)
+        run = runs.runs.get(_RESIDUAL_KEY)
+        assert run is not None
+        run.line_end = max(run.line_end, int(self.power_lines[pt._PACKAGE][i:end].max()))
+        run.rows += end - i
+        run.last = index + end - 1 - i
+        worst = found.residual_mw[i:end]
+        top = float(worst[int(np.argmax(np.abs(worst)))])  # the first largest, as one by one
+        if abs(top) > abs(runs.worst[_RESIDUAL_KEY]):
+            runs.worst[_RESIDUAL_KEY] = top
+        return end
 
     def _issue(self, what: int, arg: Any, index: int, i: int, span: tuple[int, int]) -> None:
         state = self.state
@@ -224,135 +245,37 @@ class _Region:
             at = int(self.power_lines[pt._COMBINED][i])
             runs.add(IssueKind.MALFORMED_ROW, Action.KEPT, index, (at, at), worst=arg)
 
-    def _times(self, heads: list[int]) -> tuple[list[float], list[int], list[int], tuple[str, int]] | None:
-        """Elapsed ms, elapsed us and header time (us) of each sample, and the last header-time cache.
-        The time of a header on a day (and offset) seen before is that day's start plus its clock time,
-        which is what ``_State._header_us`` computes; a new day goes through it."""
-        import polars as pl
-
-        state = self.state
-        elapsed: list[float] = []
-        elapsed_us: list[int] = []
-        stamps: list[int] = []
-        last_when, last_us = state.last_when, state.last_when_us
-        days: dict[str, int] = {}
-        fullmatch = pt._HEADER_RE.fullmatch
-        numbers = self.numbers
-        is_head = pl.Series([code == _HEAD for code in self.codes], dtype=pl.Boolean)
-        for i, text in zip(heads, self.texts.filter(is_head).to_list(), strict=True):
-            match = fullmatch(text)
-            if match is None:
-                return None
-            ms = float(match["ms"])
-            if not math.isfinite(ms):
-                return None
-            when = match["when"]  # 'Fri Nov 10 12:37:08 2023 +0100': fixed widths
-            if when != last_when:
-                hour, minute, second = int(when[11:13]), int(when[14:16]), int(when[17:19])
-                clock_us = (hour * 3600 + minute * 60 + second) * US_PER_S
-                day = when[:10] + when[19:]
-                start = days.get(day)
-                if start is None:
-                    try:
-                        last_us = state._header_us(numbers[i], match)
-                    except CollectorError:
-                        return None
-                    days[day] = last_us - clock_us
-                elif hour > 23 or minute > 59 or second > 60:
-                    return None
-                else:
-                    last_us = start + clock_us
-                last_when = when
-            elapsed.append(ms)
-            elapsed_us.append(round(ms * pt._US_PER_MS))
-            stamps.append(last_us)
-        return elapsed, elapsed_us, stamps, (last_when, last_us)
-
-    def _powers(self, n: int) -> tuple[dict[str, Any], dict[str, Any]] | None:  # noqa: PLR0911 - each None: not plain
+    def _powers(self, n: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Per key (the same keys in every sample): the first value of each sample in mW and its line."""
         import numpy as np
-        import polars as pl
 
-        codes = np.array(self.codes, dtype=np.int8)
-        sid = np.cumsum(codes == _HEAD) - 1
-        keep = codes != _HEAD
-        frame = pl.DataFrame(
-            {
-                "sid": sid[keep],
-                "code": codes[keep],
-                "line": np.array(self.numbers, dtype=np.int64)[keep],
-                "text": self.texts.filter(pl.Series(keep)),
-            }
-        )
-        frame = frame.filter(pl.struct("sid", "code").is_first_distinct())
-        keys = frame.get_column("code").unique().sort().to_list()
-        if frame.height != n * len(keys):
+        codes = self.codes
+        is_head = codes == _HEAD
+        rest = np.flatnonzero(~is_head)
+        sample = np.cumsum(is_head)[rest] - 1
+        keyed, first = np.unique(sample * _CODE_SPAN + codes[rest], return_index=True)  # first occurrences
+        keys = np.unique(keyed % _CODE_SPAN)
+        k = len(keys)
+        if k == 0 or len(keyed) != n * k:  # each sample has at most these k: so it has all of them
             return None
-        counts = frame.group_by("sid").len()
-        if counts.height != n or (counts.get_column("len") != len(keys)).any():
+        order = rest[first].reshape(n, k).T.ravel()  # by key, then sample
+        parsed = power_values(self.kept, self.first + order, _skips()[self.codes[order]])
+        if parsed is None:
             return None
-        parsed = frame.select(
-            "sid",
-            "code",
-            "line",
-            value=pl.col("text").str.extract(_VALUE, 1).cast(pl.Float64, strict=False),
-            watts=pl.col("text").str.extract(_VALUE, 2) == "W",
-        )
-        if parsed.get_column("value").null_count() or parsed.get_column("watts").null_count():
-            return None
-        parsed = parsed.sort("code", "sid", maintain_order=True)
-        value = parsed.get_column("value").to_numpy()
-        value = np.where(parsed.get_column("watts").to_numpy(), value * MW_PER_W, value)
+        value, watts = parsed
+        value = np.where(watts, value * MW_PER_W, value)
         if not np.isfinite(value).all() or (value < 0.0).any():
             return None
-        line = parsed.get_column("line").to_numpy()
-        values = {_KEYS[k - 2]: value[j * n : (j + 1) * n] for j, k in enumerate(keys)}
-        lines = {_KEYS[k - 2]: line[j * n : (j + 1) * n] for j, k in enumerate(keys)}
+        line = self.numbers[order]
+        names = [_KEYS[code - 2] for code in keys.tolist()]
+        values = {name: value[j * n : (j + 1) * n] for j, name in enumerate(names)}
+        lines = {name: line[j * n : (j + 1) * n] for j, name in enumerate(names)}
         self.power_lines = lines
         if pt._RECORD_KEYS.isdisjoint(values):
             return None
         if pt._INTEL in values and not pt._APPLE_KEYS.isdisjoint(values):
             return None
         return values, lines
-
-    def _place(
-        self, elapsed_us: list[int], stamps: list[int]
-    ) -> tuple[list[int], list[int], list[tuple[int, float]], list[tuple[int, int, int]]] | None:
-        """``ElapsedChain.place`` for each sample: starts and ends (of a sample that steps back: 0 and the
-        previous end), the samples that step back (index, seconds) and the gaps (index, start, previous
-        end); None at a time out of range."""
-        state = self.state
-        chain = state.chain
-        prev = chain.prev_end_us
-        new_run = state.new_run
-        tolerance, backwards, max_gap = chain.tolerance_us, chain.backwards_us, chain.max_gap_us
-        starts: list[int] = []
-        ends: list[int] = []
-        backs: list[tuple[int, float]] = []
-        gaps: list[tuple[int, int, int]] = []
-        for i, (stamp, elapsed) in enumerate(zip(stamps, elapsed_us, strict=True)):
-            if prev is None:
-                end = stamp
-                start = stamp - elapsed
-            else:
-                predicted = prev + elapsed
-                end = predicted if abs(stamp - predicted) <= tolerance else stamp
-                start = end - elapsed
-                if start < prev - backwards:
-                    backs.append((i, (prev - start) / US_PER_S))
-                    new_run = False
-                    starts.append(0)
-                    ends.append(prev)
-                    continue
-                if start - prev > max_gap and not new_run:
-                    gaps.append((i, start, prev))
-            new_run = False
-            if not (pt._MIN_US <= start <= pt._MAX_US and pt._MIN_US <= end <= pt._MAX_US):
-                return None
-            starts.append(start)
-            ends.append(end)
-            prev = end
-        return starts, ends, backs, gaps
 
     def _findings(self, values: dict[str, Any]) -> tuple[Any, Any]:
         """Package minus its parts per sample, and (which samples, by how much) Combined is off its
@@ -403,28 +326,58 @@ _BACK, _GAP, _RESIDUAL, _COMBINED = range(4)  # a sample's findings, in the orde
 _RESIDUAL_KEY = (IssueKind.NEGATIVE_VALUE, Action.KEPT)
 
 
-def _events(
-    backs: list[tuple[int, float]], gaps: list[tuple[int, int, int]], residual: Any, combined: Any
-) -> dict[int, list[tuple[int, Any]]]:
+class _Findings:
     """Each sample's findings (what, argument), by sample position, in the line path's order."""
+
+    def __init__(self, n: int, placed: Placed, residual: Any, combined: Any) -> None:
+        import numpy as np
+
+        self.n = n
+        self.backs = dict(placed.backs)
+        self.gaps = {i: (start, prev) for i, start, prev in placed.gaps}
+        backed = np.zeros(n, dtype=bool)
+        backed[list(self.backs)] = True
+        gapped = np.zeros(n, dtype=bool)
+        gapped[list(self.gaps)] = True
+        none = np.zeros(n, dtype=bool)
+        zero = np.zeros(n, dtype=np.float64)
+        self.residual = none if residual is None else (residual < -pt._RESIDUAL_EPSILON_MW) & ~backed
+        self.residual_mw: Any = zero if residual is None else -residual
+        self.combined = none if combined is None else combined[0] & ~backed
+        self.off_mw: Any = zero if combined is None else combined[1]
+        self.positions = np.flatnonzero(self.residual | self.combined | backed | gapped)
+        self.others = np.flatnonzero(~self.residual | self.combined | gapped)  # not Package-below-parts only
+
+    @property
+    def any(self) -> bool:
+        return len(self.positions) > 0
+
+    def next_at(self, i: int) -> int:
+        """The first sample from ``i`` on with a finding (``n``: none)."""
+        return _next(self.positions, i, self.n)
+
+    def residual_only_until(self, i: int) -> int:
+        """The first sample from ``i`` on whose findings are not just Package below its parts."""
+        return _next(self.others, i, self.n)
+
+    def at(self, i: int) -> list[tuple[int, Any]]:
+        events: list[tuple[int, Any]] = []
+        if i in self.backs:
+            events.append((_BACK, self.backs[i]))
+        if i in self.gaps:
+            events.append((_GAP, self.gaps[i]))
+        if self.residual[i]:
+            events.append((_RESIDUAL, float(self.residual_mw[i])))
+        if self.combined[i]:
+            events.append((_COMBINED, float(self.off_mw[i])))
+        return events
+
+
+def _next(positions: Any, i: int, n: int) -> int:
     import numpy as np
 
-    events: dict[int, list[tuple[int, Any]]] = {}
-    for i, back_s in backs:
-        events.setdefault(i, []).append((_BACK, back_s))
-    for i, start, prev in gaps:
-        events.setdefault(i, []).append((_GAP, (start, prev)))
-    backed = {i for i, _ in backs}
-    if residual is not None:
-        for i in np.flatnonzero(residual < -pt._RESIDUAL_EPSILON_MW).tolist():
-            if i not in backed:
-                events.setdefault(i, []).append((_RESIDUAL, -float(residual[i])))
-    if combined is not None:
-        bad, off = combined
-        for i in np.flatnonzero(bad).tolist():
-            if i not in backed:
-                events.setdefault(i, []).append((_COMBINED, float(off[i])))
-    return events
+    k = int(np.searchsorted(positions, i))
+    return int(positions[k]) if k < len(positions) else n
 
 
 class _At:
@@ -441,26 +394,6 @@ def _summed(values: dict[str, Any], keys: tuple[str, ...]) -> Any:
         if key in values:
             total = total + values[key]
     return total
-
-
-def kept_lines(block: Block) -> tuple[list[int], Any, list[int]]:
-    """The lines of ``block`` the line loop acts on: their numbers, texts (a polars Series) and codes
-    (``_HEAD``, ``_MODEL``, or 2 + the index of their key in ``_KEYS``), in order."""
-    import polars as pl
-
-    lines = pl.Series("text", [block.data.decode("ascii")]).str.split("\n").explode()
-    frame = (
-        pl.DataFrame({"text": lines})
-        .with_row_index("number", offset=block.first_line)
-        .with_columns(prefix=pl.col("text").str.extract(_PREFIXES, 1))
-        .filter(pl.col("prefix").is_not_null())
-        .with_columns(code=pl.col("prefix").replace_strict(dict(_CODED), return_dtype=pl.Int8))
-    )
-    return (
-        frame.get_column("number").to_list(),
-        frame.get_column("text"),
-        frame.get_column("code").to_list(),
-    )
 
 
 COMPONENTS = tuple(Component)  # the dictionary of the component (and method) column
