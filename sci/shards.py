@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,22 +203,31 @@ def _typed(value: Any, kind: type) -> Any:
     return value
 
 
-def read_records(root: Path, meta: ShardMeta) -> pa.Table:
-    """A shard's records, checked against its manifest, in the store's columns (naive UTC times)."""
+READ_BATCH_ROWS = 1 << 18
+"""Rows a shard is read in: a month's part of a GPU server (20M rows) never sits in memory whole."""
+
+
+def read_records(root: Path, meta: ShardMeta) -> Iterator[pa.Table]:
+    """A shard's records in batches, checked against its manifest, in the store's columns (naive UTC
+    times). A part that cannot be read, or a count other than the manifest's, raises when it is reached
+    (the store's transaction then rolls back)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = []
+    schema = _store_schema()
+    found = 0
     for part in meta.parts:
         path = root / part
         try:
-            tables.append(pq.read_table(path).select(list(SAMPLE_COLUMNS)).cast(_store_schema()))
+            reader = pq.ParquetFile(path)
+            for batch in reader.iter_batches(batch_size=READ_BATCH_ROWS, columns=list(SAMPLE_COLUMNS)):
+                table = pa.Table.from_batches([batch]).select(list(SAMPLE_COLUMNS)).cast(schema)
+                found += table.num_rows
+                yield table
         except (pa.ArrowException, OSError, KeyError) as exc:
             raise _bad(path, f"not a readable part of shard {meta.shard} ({exc})") from None
-    table = pa.concat_tables(tables) if tables else _store_schema().empty_table()
-    if table.num_rows != meta.records:
-        raise _bad(root / manifest_key(meta.shard), f"{meta.records} records listed, {table.num_rows} found")
-    return table
+    if found != meta.records:
+        raise _bad(root / manifest_key(meta.shard), f"{meta.records} records listed, {found} found")
 
 
 def read_issues(root: Path, meta: ShardMeta) -> list[QualityIssue]:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -213,37 +213,65 @@ class Store:
         If ``items`` raises (a malformed line), the transaction is rolled back and the store holds what
         it held before: the old version of the file, or nothing of it.
         """
+        issues: list[QualityIssue] = []
+
+        def tables(file_id: int) -> Iterator[pa.Table]:
+            for batch in _record_batches(items, issues):
+                if isinstance(batch, RecordBatch):
+                    yield _batch_table(batch, file_id, meta.platform)
+                else:
+                    yield _samples_table(batch, file_id, meta.platform)
+
+        return self._store_file(meta, tables, issues)
+
+    def import_file(
+        self, meta: FileMeta, samples: Iterable[pa.Table], issues: list[QualityIssue]
+    ) -> IngestCounts:
+        """Replace everything stored for ``meta.path`` with already-parsed rows (a shard's batches), in one
+        transaction, as ``replace_file`` does.
+
+        ``samples`` have the ``SAMPLE_COLUMNS`` (naive UTC times); ``file_id`` and ``platform`` are added.
+        """
+
+        def tables(file_id: int) -> Iterator[pa.Table]:
+            for table in samples:
+                yield _with_file(table.select(list(SAMPLE_COLUMNS)), file_id, meta.platform)
+
+        return self._store_file(meta, tables, issues)
+
+    def _store_file(
+        self, meta: FileMeta, tables: Callable[[int], Iterable[pa.Table]], issues: list[QualityIssue]
+    ) -> IngestCounts:
+        """The one transaction of ``replace_file`` and ``import_file``: the file's row, its samples (as they
+        come, gathered into INSERTs), then its issues (``issues`` is complete once ``tables`` is consumed)."""
         self._con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")  # evict appended blocks early
         try:
-            counts = self._replace_file(meta, items)
+            with self._transaction():
+                old = self.stored_file(meta.path)
+                if old is not None:
+                    self._delete_file(old.file_id)
+                row = self._con.execute(
+                    queries()["insert_file"],
+                    {**_meta_params(meta), "ingested_at_utc": _utc_now_naive()},
+                ).fetchone()
+                assert row is not None
+                file_id = int(row[0])
+                check = IntervalCheck()
+                records = self._insert_tables(tables(file_id), check)
+                self._insert_issues(issues, file_id)
+                self._con.execute(
+                    queries()["finish_file"],
+                    {
+                        "file_id": file_id,
+                        "record_count": records,
+                        "issue_count": len(issues),
+                        "distinct_intervals": check.ordered or None,
+                    },
+                )
             self._con.execute("CHECKPOINT")  # now, under the limit (at close it would load every block)
         finally:
             self._con.execute("RESET memory_limit")
-        return counts
-
-    def _replace_file(self, meta: FileMeta, items: Iterable[Item]) -> IngestCounts:
-        with self._transaction():
-            old = self.stored_file(meta.path)
-            if old is not None:
-                self._delete_file(old.file_id)
-            row = self._con.execute(
-                queries()["insert_file"],
-                {**_meta_params(meta), "ingested_at_utc": _utc_now_naive()},
-            ).fetchone()
-            assert row is not None
-            file_id = int(row[0])
-            check = IntervalCheck()
-            counts = self._insert_items(file_id, meta.platform, items, check)
-            self._con.execute(
-                queries()["finish_file"],
-                {
-                    "file_id": file_id,
-                    "record_count": counts.records,
-                    "issue_count": counts.issues,
-                    "distinct_intervals": check.ordered or None,
-                },
-            )
-        return counts
+        return IngestCounts(records=records, issues=len(issues))
 
     def remove_file(self, path: str) -> bool:
         """Remove a file and everything ingested from it; False if it was not stored."""
@@ -260,17 +288,11 @@ class Store:
         for name in ("delete_file_samples", "delete_file_issues", "delete_file"):
             self._con.execute(queries()[name], {"file_id": file_id})
 
-    def _insert_items(
-        self, file_id: int, platform: str, items: Iterable[Item], check: IntervalCheck
-    ) -> IngestCounts:
+    def _insert_tables(self, tables: Iterable[pa.Table], check: IntervalCheck) -> int:
+        """Insert ``tables`` (store columns) gathered up to ``INSERT_ROWS`` an INSERT; the rows inserted."""
         records = 0
-        issues: list[QualityIssue] = []
         pending: list[pa.Table] = []
-        for batch in _record_batches(items, issues):
-            if isinstance(batch, RecordBatch):
-                table = _batch_table(batch, file_id, platform)
-            else:
-                table = _samples_table(batch, file_id, platform)
+        for table in tables:
             check.add(table)
             if pending and (table.schema != pending[0].schema or _rows(pending) >= INSERT_ROWS):
                 self._insert_samples(pending)
@@ -279,13 +301,15 @@ class Store:
             records += table.num_rows
         if pending:
             self._insert_samples(pending)
+        return records
+
+    def _insert_issues(self, issues: list[QualityIssue], file_id: int) -> None:
         if issues:
             self._con.register("_issues", _issues_table(issues, file_id))
             try:
                 self._con.execute("INSERT INTO quality_issues SELECT * FROM _issues")
             finally:
                 self._con.unregister("_issues")
-        return IngestCounts(records=records, issues=len(issues))
 
     def _insert_samples(self, tables: list[pa.Table]) -> None:
         """One INSERT of several batches: DuckDB scans and appends their chunks in parallel, in order (about
@@ -299,50 +323,6 @@ class Store:
     def arrow(self, name: str, **params: Any) -> pa.Table:
         """A named query's rows as an Arrow table (for shards: no Python objects per row)."""
         return self._con.sql(queries()[name], params=params or None).to_arrow_table()
-
-    def import_file(self, meta: FileMeta, samples: pa.Table, issues: list[QualityIssue]) -> IngestCounts:
-        """Replace everything stored for ``meta.path`` with already-parsed rows (a shard), in one transaction.
-
-        ``samples`` has the ``SAMPLE_COLUMNS`` (naive UTC times); ``file_id`` and ``platform`` are added here.
-        """
-        columns = ", ".join(SAMPLE_COLUMNS)
-        with self._transaction():
-            old = self.stored_file(meta.path)
-            if old is not None:
-                self._delete_file(old.file_id)
-            row = self._con.execute(
-                queries()["insert_file"], {**_meta_params(meta), "ingested_at_utc": _utc_now_naive()}
-            ).fetchone()
-            assert row is not None
-            file_id = int(row[0])
-            self._con.register("_shard", samples.select(list(SAMPLE_COLUMNS)))
-            try:
-                self._con.execute(
-                    f"INSERT INTO samples (file_id, platform, {columns}) "
-                    f"SELECT $file_id, $platform, {columns} FROM _shard",
-                    {"file_id": file_id, "platform": meta.platform},
-                )
-            finally:
-                self._con.unregister("_shard")
-            if issues:
-                self._con.register("_issues", _issues_table(issues, file_id))
-                try:
-                    self._con.execute("INSERT INTO quality_issues SELECT * FROM _issues")
-                finally:
-                    self._con.unregister("_issues")
-            counts = IngestCounts(records=samples.num_rows, issues=len(issues))
-            check = IntervalCheck()
-            check.add(samples)
-            self._con.execute(
-                queries()["finish_file"],
-                {
-                    "file_id": file_id,
-                    "record_count": counts.records,
-                    "issue_count": counts.issues,
-                    "distinct_intervals": check.ordered or None,
-                },
-            )
-        return counts
 
     def prepare_window(self, **window: Any) -> None:
         """Fill the session's ``window_spans`` table (one scan of the window) that overlap_candidates and
@@ -473,9 +453,12 @@ def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table
 
 def _batch_table(batch: RecordBatch, file_id: int, platform: str) -> pa.Table:
     """A collector's columnar batch (``SAMPLE_COLUMNS``) with the store's file_id and platform columns."""
+    return _with_file(batch.table.select(list(SAMPLE_COLUMNS)), file_id, platform)
+
+
+def _with_file(table: pa.Table, file_id: int, platform: str) -> pa.Table:
     import pyarrow as pa
 
-    table = batch.table.select(list(SAMPLE_COLUMNS))
     n = table.num_rows
     table = table.add_column(0, "file_id", pa.repeat(pa.scalar(file_id, pa.int32()), n))
     return table.add_column(2, "platform", pa.repeat(pa.scalar(platform, pa.string()), n))

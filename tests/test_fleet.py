@@ -279,6 +279,27 @@ def test_a_bad_manifest_is_an_error_naming_it(
         app.run_ingest_dataset(config, str(copy))
 
 
+def test_a_shard_that_fails_after_its_first_batches_leaves_nothing_of_it(
+    tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shards are read in batches (a month of a GPU server is never in memory whole), so a shard can fail
+    after rows of it went in: its transaction rolls back and the store holds none of it."""
+    monkeypatch.setattr(shards, "READ_BATCH_ROWS", 1000)  # many batches before the count is checked
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    manifests = sorted((copy / "_shards").glob("*.parquet"))
+    big = max((shards.read_manifest(p) for p in manifests), key=lambda m: m.records)
+    assert big.records > 3000
+    _rewrite_manifest(copy / shards.manifest_key(big.shard), {"records": big.records + 1})
+    config = lead(tmp_path / "lead")
+    with pytest.raises(SciError, match=re.escape(f"{big.records + 1} records listed, {big.records} found")):
+        app.run_ingest_dataset(config, str(copy))
+    with duckdb.connect(str(config.store_path), read_only=True) as con:
+        assert (big.source,) not in con.execute("SELECT path FROM files").fetchall()
+        orphans = "SELECT count(*) FROM samples WHERE file_id NOT IN (SELECT file_id FROM files)"
+        assert con.execute(orphans).fetchall() == [(0,)]
+
+
 def test_a_manifest_that_is_not_parquet_is_an_error(tmp_path: Path, dataset: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(dataset, copy)
@@ -375,7 +396,7 @@ def test_a_file_with_no_records_is_a_manifest_alone(tmp_path: Path) -> None:
     (tmp_path / next(iter(built))).write_bytes(next(iter(built.values())))
     (meta,) = shards.manifests(tmp_path)
     assert (meta.records, meta.issues, meta.parts) == (0, 1, ())
-    assert shards.read_records(tmp_path, meta).num_rows == 0
+    assert list(shards.read_records(tmp_path, meta)) == []
     (issue,) = shards.read_issues(tmp_path, meta)
     assert (issue.kind, issue.line_start, issue.detail, issue.seconds) == ("truncated", 2, "cut off", None)
 
