@@ -163,10 +163,11 @@ def share(store: Store, target: Destination, *, machine: str, at: datetime | Non
     count = objects = records = 0
     for row in store.query("files_to_share"):
         source = row["path"] if row["source_key"] == FLEET_SOURCE_KEY else f"{machine}:{row['path']}"
+        issues = store.arrow("file_issues", file_id=row["file_id"])  # first: the batches hold the connection
         built = shards.build(
             row,
-            store.arrow("file_samples", file_id=row["file_id"]),
-            store.arrow("file_issues", file_id=row["file_id"]),
+            store.arrow_batches("file_samples", file_id=row["file_id"]),
+            issues,
             source=source,
             at=at or aware_utc(row["ingested_at_utc"]),
         )

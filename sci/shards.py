@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,27 +75,21 @@ def manifest_key(shard: str) -> str:
 
 
 def build(
-    row: Mapping[str, Any], samples: pa.Table, issues: pa.Table, *, source: str, at: datetime
+    row: Mapping[str, Any],
+    samples: Iterable[pa.RecordBatch | pa.Table],
+    issues: pa.Table,
+    *,
+    source: str,
+    at: datetime,
 ) -> dict[str, bytes]:
     """The objects of one stored file's shard, keyed by their path in the dataset; the manifest last.
 
-    ``row`` is a ``files_to_share`` row; ``samples`` its ``file_samples`` and ``issues`` its
-    ``file_issues`` (naive UTC times, as the store keeps them).
+    ``row`` is a ``files_to_share`` row; ``samples`` its ``file_samples`` in batches and ``issues`` its
+    ``file_issues`` (naive UTC times, as the store keeps them). Batches are written as they come into one
+    zstd Parquet part per UTC month, so only the compressed parts are held, never the file's rows whole.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     shard = shard_name(row["sha256"], row["collector"], row["collector_version"])
-    n = samples.num_rows
-    table = samples.append_column("sha256", pa.array([row["sha256"]] * n, pa.string()))
-    table = table.append_column("source", pa.array([source] * n, pa.string()))
-    table = table.append_column("collected_at_utc", pa.array([at] * n, pa.timestamp("us", tz="UTC")))
-    table = table.cast(part_schema())
-    months = pc.strftime(samples["start_utc"], format="%Y-%m") if n else pa.array([], pa.string())
-    objects: dict[str, bytes] = {}
-    for month in sorted(pc.unique(months).to_pylist()):
-        key = f"platform={partition_value(row['platform'])}/month={month}/part-{shard}.parquet"
-        objects[key] = _parquet(table.filter(pc.equal(months, month)))
+    parts, n = _parts(row, samples, shard=shard, source=source, at=at)
     meta = ShardMeta(
         shard=shard,
         sha256=row["sha256"],
@@ -109,13 +103,57 @@ def build(
         collected_at_utc=at.astimezone(UTC).isoformat(),
         records=n,
         issues=issues.num_rows,
-        parts=tuple(objects),
+        parts=tuple(parts),
     )
     manifest = issues.cast(issue_schema()).replace_schema_metadata(
         {META_KEY: json.dumps({"format": FORMAT, **asdict(meta)}, sort_keys=True).encode()}
     )
-    objects[manifest_key(shard)] = _parquet(manifest)
-    return objects
+    return {**parts, manifest_key(shard): _parquet(manifest)}
+
+
+def _parts(
+    row: Mapping[str, Any],
+    samples: Iterable[pa.RecordBatch | pa.Table],
+    *,
+    shard: str,
+    source: str,
+    at: datetime,
+) -> tuple[dict[str, bytes], int]:
+    """The month parts of a shard (keys in month order) and the records written."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    schema = part_schema()
+    writers: dict[str, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
+    n = 0
+    try:
+        for batch in samples:
+            table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+            if table.num_rows == 0:
+                continue
+            months = pc.strftime(table["start_utc"], format="%Y-%m")
+            rows = table.num_rows
+            table = table.append_column("sha256", pa.array([row["sha256"]] * rows, pa.string()))
+            table = table.append_column("source", pa.array([source] * rows, pa.string()))
+            table = table.append_column(
+                "collected_at_utc", pa.array([at] * rows, pa.timestamp("us", tz="UTC"))
+            )
+            table = table.cast(schema)
+            for month in pc.unique(months).to_pylist():
+                if month not in writers:
+                    sink = pa.BufferOutputStream()
+                    writers[month] = (sink, pq.ParquetWriter(sink, schema, compression="zstd"))
+                writers[month][1].write_table(table.filter(pc.equal(months, month)))
+            n += rows
+    finally:
+        for _, writer in writers.values():
+            writer.close()
+    platform = partition_value(row["platform"])
+    return {
+        f"platform={platform}/month={month}/part-{shard}.parquet": writers[month][0].getvalue().to_pybytes()
+        for month in sorted(writers)
+    }, n
 
 
 def part_schema() -> pa.Schema:

@@ -320,6 +320,12 @@ class Store:
 
         self._con.from_arrow(pa.concat_tables(tables)).insert_into("samples")
 
+    def arrow_batches(self, name: str, **params: Any) -> Iterator[pa.RecordBatch]:
+        """A named query's rows as Arrow batches of up to ``BATCH_ROWS`` * 4, read as they are taken (take
+        them all before the next query on this store)."""
+        reader = self._con.sql(queries()[name], params=params or None).to_arrow_reader(BATCH_ROWS * 4)
+        yield from reader
+
     def arrow(self, name: str, **params: Any) -> pa.Table:
         """A named query's rows as an Arrow table (for shards: no Python objects per row)."""
         return self._con.sql(queries()[name], params=params or None).to_arrow_table()

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fleet_helpers import MACHINES, TEAM, assert_same_totals, direct, lead, machine
@@ -340,7 +341,7 @@ def _second_copy(dataset: Path, want: Direct, folder: Path) -> Path:
         row = next(r for r in store.query("files_to_share") if r["collector"] == "tdp-proxy")
         built = shards.build(
             {**row, "collector_version": "0-older"},
-            store.arrow("file_samples", file_id=row["file_id"]),
+            [store.arrow("file_samples", file_id=row["file_id"])],
             store.arrow("file_issues", file_id=row["file_id"]),
             source="old-runner:ci/jobs-2026-10.csv",
             at=datetime(2026, 11, 2, tzinfo=UTC),
@@ -390,7 +391,7 @@ def test_a_file_with_no_records_is_a_manifest_alone(tmp_path: Path) -> None:
         "options_digest": "x",
     }
     empty = shards.part_schema().empty_table().drop_columns(list(shards.EXTRA_COLUMNS))
-    built = shards.build(row, empty, issues, source="box:jobs.csv", at=datetime(2026, 10, 1, tzinfo=UTC))
+    built = shards.build(row, [empty], issues, source="box:jobs.csv", at=datetime(2026, 10, 1, tzinfo=UTC))
     assert list(built) == [f"_shards/{'ab' * 32}-tdp-proxy-1.parquet"]
     (tmp_path / "_shards").mkdir()
     (tmp_path / next(iter(built))).write_bytes(next(iter(built.values())))
@@ -415,3 +416,19 @@ def test_force_rewrites_shards_after_a_settings_change(tmp_path: Path) -> None:
     assert [str(o.outcome) for o in app.run_ingest_dataset(config)] == ["replaced"]
     (gpus,) = [p for p in app.run_compute(config).top_devices if p.platform == "gpu-servers"][:1]
     assert gpus.device.startswith("gpu-node-one")
+
+
+def test_a_shard_built_batch_by_batch_equals_one_built_from_the_whole_table(want: Direct) -> None:
+    from sci.store import Store
+
+    with Store(want.config.store_path, read_only=True) as store:
+        row = max(store.query("files_to_share"), key=lambda r: r["record_count"])
+        table = store.arrow("file_samples", file_id=row["file_id"])
+        issues = store.arrow("file_issues", file_id=row["file_id"])
+    assert table.num_rows > 3000
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    whole = shards.build(row, [table], issues, source="box:f", at=at)
+    pieces = shards.build(row, table.to_batches(max_chunksize=777), issues, source="box:f", at=at)
+    assert list(pieces) == list(whole)
+    for key, data in whole.items():
+        assert pq.read_table(pa.BufferReader(pieces[key])).equals(pq.read_table(pa.BufferReader(data))), key
