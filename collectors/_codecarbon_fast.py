@@ -1,0 +1,355 @@
+"""CodeCarbon emissions.csv read at once (``SourceContext.batches``): what ``codecarbon_csv._Parser`` gives.
+
+Taken only for a plain file (``collectors._tabular_fast.plain_csv``) whose rows all read as the row path
+reads them: a header with the required columns and no repeated name, no repeated header line, every
+run_id given and different (so each row is its own run: no ``duplicate-row``), naive local timestamps
+``YYYY-MM-DD[T ]HH:MM:SS[.ffffff]``, durations, energies, emissions and pue plain numbers (an empty energy
+or emissions cell is fine: ``missing-value`` / no figure), pue > 0. Otherwise :func:`items` gives None and
+the collector reads row by row.
+
+Times: each local hour with one UTC offset (``LocalClock.hour_offset``) is converted by subtraction; rows
+in an hour holding a DST transition go through ``collectors._localtime.resolve`` in order, with the
+previous row's UTC time, exactly as ``LocalClock.to_utc`` does. Issue runs (ambiguous time, missing
+energy, generic CPU model) are computed over arrays and put in the order the row path closes them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from collectors._localtime import LocalClock, describe, resolve
+from collectors._tabular_fast import (
+    Finding,
+    PlainCsv,
+    batches,
+    constant,
+    float_array,
+    no_edge_space,
+    numbers,
+    plain_csv,
+    runs_by_at,
+    times,
+)
+from collectors.base import SourceContext
+from sci.model import Action, IssueKind, Item, QualityIssue
+from sci.units import G_PER_KG
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_STAMP: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?$"
+_ENERGIES: Final = (("cpu_energy", "cpu"), ("gpu_energy", "gpu"), ("ram_energy", "dram"))
+_US: Final = 1_000_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST_US: Final = (datetime(2, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_MAX_DURATION_S: Final = 1e10
+_MAX_KWH: Final = 1e300  # fsum of larger values can overflow (the row path would raise)
+
+
+def items(ctx: SourceContext) -> list[Item] | None:
+    """Every item the row path yields, with ``RecordBatch`` es for the records; or None (read row by row)."""
+    if ctx.timezone is None:
+        return None
+    table = plain_csv(ctx)
+    if table is None or not table.height:
+        return None
+    columns = _columns(table)
+    if columns is None:
+        return None
+    rows = _Rows.read(table, columns)
+    if rows is None:
+        return None
+    utc = _utc(rows.wall_us, LocalClock(ctx.timezone))
+    if utc is None:
+        return None
+    end_us, flagged = utc
+    start_us = end_us - rows.duration_us
+    if int(start_us.min()) < _EARLIEST_US:
+        return None
+    found: list[Item] = list(_issues(ctx, rows, flagged))
+    found.extend(_records(ctx, rows, start_us, end_us))
+    return found
+
+
+def _columns(table: PlainCsv) -> dict[str, int] | None:
+    names = [name.strip() for name in table.header]
+    columns = {name: i for i, name in enumerate(names)}
+    if len(columns) != len(names) or not {"timestamp", "duration", "run_id"} <= columns.keys():
+        return None
+    if not any(key in columns for key, _ in _ENERGIES):
+        return None
+    if bool(table.column(0).str.contains(names[0], literal=True).any()):
+        return None  # maybe a repeated header line
+    return columns
+
+
+class _Rows:
+    """The columns of every row, as the row path reads them."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.wall_us: Any = None
+        self.duration_us: Any = None
+        self.pue: Any = None
+        self.emissions_kg: Any = None
+        self.energies: dict[str, Any] = {}  # component -> kWh (NaN: empty), for the columns present
+        self.generic_cpu: list[str | None] = [None] * n
+
+    @classmethod
+    def read(cls, table: PlainCsv, columns: dict[str, int]) -> _Rows | None:
+        import numpy as np
+
+        rows = cls(table.height)
+        stamps, run_ids = table.column(columns["timestamp"]), table.column(columns["run_id"])
+        if not (bool(stamps.str.contains(_STAMP).all()) and no_edge_space(run_ids)):
+            return None
+        if bool((run_ids == "").any()) or run_ids.n_unique() != table.height:
+            return None
+        duration = _numbers(table, columns, "duration", empty_ok=False)
+        if duration is None or not bool(((duration >= 0) & (duration <= _MAX_DURATION_S)).all()):
+            return None
+        rows.duration_us = _timedelta_us(duration)
+        pue = _numbers(table, columns, "pue", empty_ok=True) if "pue" in columns else np.ones(table.height)
+        if pue is None or bool((pue <= 0).any()):
+            return None
+        rows.pue = np.where(np.isnan(pue), 1.0, pue)
+        rows.emissions_kg = (
+            _numbers(table, columns, "emissions", empty_ok=True)
+            if "emissions" in columns
+            else np.full(table.height, np.nan)
+        )
+        if rows.emissions_kg is None or not rows._energies(table, columns):
+            return None
+        rows.wall_us = _wall_us(stamps)
+        if rows.wall_us is None:
+            return None
+        if "cpu_model" in columns:
+            rows.generic_cpu = _generic_cpu(table.column(columns["cpu_model"]).to_list())
+        return rows
+
+    def _energies(self, table: PlainCsv, columns: dict[str, int]) -> bool:
+        import numpy as np
+
+        for key, component in _ENERGIES:
+            if key not in columns:
+                continue
+            values = _numbers(table, columns, key, empty_ok=True)
+            if values is None or bool((np.abs(values) > _MAX_KWH).any()):
+                return False
+            self.energies[component] = values
+        return True
+
+
+def _numbers(table: PlainCsv, columns: dict[str, int], name: str, *, empty_ok: bool) -> np.ndarray | None:
+    series = table.column(columns[name])
+    return numbers(series, empty_ok=empty_ok) if no_edge_space(series) else None
+
+
+def _generic_cpu(models: list[str]) -> list[str | None]:
+    """Each row's cpu_model when it names no model number (as ``_Parser._row``), per distinct cell."""
+    seen: dict[str, str | None] = {}
+    for cell in set(models):
+        model = cell.strip()
+        seen[cell] = model if not any(c.isdigit() for c in model) else None
+    return [seen[cell] for cell in models]
+
+
+def _timedelta_us(seconds: np.ndarray) -> np.ndarray:
+    """``timedelta(seconds=x)`` in microseconds: whole seconds, then the fraction's microseconds rounded
+    half to even (CPython's ``timedelta`` constructor)."""
+    import numpy as np
+
+    whole = np.trunc(seconds)
+    micro = np.round((seconds - whole) * 1e6)  # numpy rounds half to even, as timedelta does
+    return whole.astype(np.int64) * _US + micro.astype(np.int64)
+
+
+def _wall_us(stamps: Any) -> np.ndarray | None:
+    import numpy as np
+    import polars as pl
+
+    try:
+        parsed = stamps.str.replace(" ", "T", literal=True).str.to_datetime(
+            "%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=True
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    return np.asarray(parsed.cast(pl.Int64).to_numpy(), dtype=np.int64)
+
+
+def _utc(wall_us: np.ndarray, clock: LocalClock) -> tuple[np.ndarray, list[tuple[int, str]]] | None:
+    """UTC microseconds of each row, and the rows (index, detail) whose time is ambiguous."""
+    import numpy as np
+
+    hour_us = 3600 * _US
+    hours, inverse = np.unique(np.floor_divide(wall_us, hour_us), return_inverse=True)
+    offsets = np.zeros(len(hours), dtype=np.int64)
+    unsure = np.zeros(len(hours), dtype=bool)
+    for i, hour in enumerate(hours.tolist()):
+        start = datetime(1970, 1, 1) + timedelta(hours=hour)
+        if not 2 <= start.year <= 9998:
+            return None
+        offset = clock.hour_offset(start.year, start.month, start.day, start.hour)
+        if offset is None:
+            unsure[i] = True
+        else:
+            offsets[i] = offset // timedelta(microseconds=1)
+    utc = wall_us - offsets[inverse]
+    flagged: list[tuple[int, str]] = []
+    for row in np.flatnonzero(unsure[inverse]).tolist():
+        wall = datetime(1970, 1, 1) + timedelta(microseconds=int(wall_us[row]))
+        previous = _EPOCH + timedelta(microseconds=int(utc[row - 1])) if row else None
+        moment, flag = resolve(wall, clock.zone, previous=previous)
+        utc[row] = (moment - _EPOCH) // timedelta(microseconds=1)
+        if flag is not None:
+            flagged.append((row, describe(flag, clock.zone)))
+    return utc, flagged
+
+
+# -- issues ---------------------------------------------------------------------------------------------
+
+
+def _issues(ctx: SourceContext, rows: _Rows, flagged: list[tuple[int, str]]) -> list[QualityIssue]:
+    """The runs the row path's ``Runs`` makes, in the order it yields them: ambiguous times (noted while
+    reading), then missing energies and generic CPU models (noted per run, missing first), each run when
+    the next run under its key begins; the runs still open at the end in the order their keys appeared."""
+    import numpy as np
+
+    device = ctx.device
+    ambiguous = runs_by_at(
+        Finding(IssueKind.AMBIGUOUS_TIME, Action.KEPT),
+        device,
+        np.array([row + 1 for row, _ in flagged], dtype=np.int64),
+        np.array([row + 2 for row, _ in flagged], dtype=np.int64),
+        [detail for _, detail in flagged],
+    )
+    later = [
+        (sub, found) for sub, found in enumerate((_missing(device, rows), _estimates(device, rows))) if found
+    ]
+    events: list[tuple[tuple[int, int, int], QualityIssue]] = []
+    tail: list[tuple[tuple[int, int, int], list[QualityIssue]]] = []
+    for phase, sub, found in [(0, 0, ambiguous), *((1, sub, runs) for sub, runs in later)]:
+        if not found:
+            continue
+        for (_, _, issue), (next_first, _, _) in zip(found, found[1:], strict=False):
+            events.append(((phase, next_first, sub), issue))
+        tail.append(((phase, found[0][0], sub), [found[-1][2]]))
+    ordered = [issue for _, issue in sorted(events, key=lambda e: e[0])]
+    return ordered + [issue for _, issues in sorted(tail, key=lambda t: t[0]) for issue in issues]
+
+
+def _missing(device: str, rows: _Rows) -> list[tuple[int, int, QualityIssue]]:
+    import numpy as np
+
+    gaps = [(component, np.isnan(values)) for component, values in rows.energies.items()]
+    if not gaps:
+        return []
+    hit = np.flatnonzero(np.logical_or.reduce([empty for _, empty in gaps]))
+    found = runs_by_at(
+        Finding(IssueKind.MISSING_VALUE, Action.DROPPED), device, hit + 1, hit + 2, [""] * len(hit)
+    )
+    return [
+        (
+            first,
+            last,
+            _with_detail(
+                issue,
+                f"empty {'/'.join(c for c, empty in gaps if empty[first - 1])} energy: that component of the "
+                "run is not counted (never as 0)",
+            ),
+        )
+        for first, last, issue in found
+    ]
+
+
+def _estimates(device: str, rows: _Rows) -> list[tuple[int, int, QualityIssue]]:
+    import numpy as np
+
+    cpu = rows.energies.get("cpu")
+    if cpu is None:
+        return []
+    generic = np.array([model is not None for model in rows.generic_cpu], dtype=bool)
+    hit = np.flatnonzero(generic & ~np.isnan(cpu) & (cpu != 0))
+    found = runs_by_at(
+        Finding(IssueKind.TOOL_ESTIMATE, Action.KEPT), device, hit + 1, hit + 2, [""] * len(hit)
+    )
+    return [
+        (
+            first,
+            last,
+            _with_detail(
+                issue,
+                f"cpu_model {rows.generic_cpu[first - 1]!r} names no model: CodeCarbon then estimates CPU "
+                "power from a generic TDP and the load, so its cpu_energy is an estimate, not a meter reading",
+            ),
+        )
+        for first, last, issue in found
+    ]
+
+
+def _with_detail(issue: QualityIssue, detail: str) -> QualityIssue:
+    from dataclasses import replace
+
+    return replace(issue, detail=detail)
+
+
+# -- records --------------------------------------------------------------------------------------------
+
+
+def _records(ctx: SourceContext, rows: _Rows, start_us: np.ndarray, end_us: np.ndarray) -> list[Item]:
+    import numpy as np
+    import pyarrow as pa
+
+    names = list(rows.energies)
+    kwh = np.column_stack([rows.energies[name] for name in names])
+    present = ~np.isnan(kwh)
+    total = _totals(kwh, present)
+    first = present & (np.cumsum(present, axis=1) == 1)
+    row, col = np.nonzero(present)
+    if not len(row):
+        return []
+    energy = kwh[row, col]
+    emissions = rows.emissions_kg[row]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shared = np.where(
+            total[row] > 0,
+            emissions * G_PER_KG * energy / total[row],
+            np.where(first[row, col], emissions * G_PER_KG, 0.0),
+        )
+    codes = pa.array(col.astype(np.int8))
+    n = len(row)
+    return list(
+        batches(
+            n,
+            {
+                "line": pa.array(row + 2, pa.int32()),
+                "device": constant(ctx.device, n),
+                "component": pa.DictionaryArray.from_arrays(codes, pa.array(names, pa.string())),
+                "tier": constant("measured", n),
+                "method": pa.DictionaryArray.from_arrays(
+                    codes, pa.array([f"codecarbon/{name}" for name in names], pa.string())
+                ),
+                "start_utc": times(start_us[row]),
+                "end_utc": times(end_us[row]),
+                "energy_kwh": float_array(energy / rows.pue[row]),
+                "reported_carbon_g": float_array(shared, ~np.isnan(emissions)),
+                "pue_divided": float_array(rows.pue[row]),
+            },
+        )
+    )
+
+
+def _totals(kwh: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """``math.fsum`` of each row's present energies: a plain sum where at most two are non-zero (one
+    rounding, as fsum's), ``math.fsum`` for the others."""
+    import numpy as np
+
+    values = np.where(present, kwh, 0.0)
+    total = values[:, 0].copy()
+    for i in range(1, values.shape[1]):
+        total = total + values[:, i]
+    for row in np.flatnonzero((values != 0).sum(axis=1) > 2).tolist():
+        total[row] = math.fsum(values[row][present[row]].tolist())
+    return np.asarray(total, dtype=np.float64)

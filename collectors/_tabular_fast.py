@@ -1,0 +1,208 @@
+"""The vectorised path shared by the tabular collectors (codecarbon, github-usage, aws-carbon CSV).
+
+A collector asks :func:`plain_csv` for the file; it gives the header and every row as columns of text
+(polars) only when the file is *plain*: UTF-8 without quotes, CR, NUL or blank lines, every line ended and
+holding exactly the header's number of fields, and no larger than ``MAX_BYTES``. For such a file the row
+paths' CSV readers give exactly these cells, with the line of row ``i`` (0-based) being ``i + 2``. Anything
+else gives None and the collector reads the file row by row, as before, so odd files keep their exact
+findings and errors. The collector's own checks then decide, column by column, whether its rows read as
+the row path would read them (plain numbers, times of one layout, no edge whitespace); if not, it too
+falls back before yielding anything.
+
+The helpers here: cell tests (:func:`plain_number`, :func:`no_edge_space`), number columns, Arrow
+tables in ``SAMPLE_COLUMNS`` order (:func:`batches`), and the issue runs of ``collectors._runs.Runs``
+computed over arrays (:func:`runs_by_at`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from collectors.base import SourceContext
+from sci.errors import CollectorError
+from sci.model import Action, IssueKind, QualityIssue, RecordBatch
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
+MAX_BYTES: Final = 512 << 20
+"""Files larger than this (decompressed) are read row by row: the vectorised path holds the file whole."""
+BATCH_ROWS: Final = 65_536
+PLAIN_NUMBER: Final = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+"""A number as Python's ``float`` and polars' cast both read it (no ``inf``/``nan``, ``_`` or spaces)."""
+_EDGE_SPACE: Final = r"^[\s\x1c-\x1f]|[\s\x1c-\x1f]$"
+"""Leading or trailing characters ``str.strip`` removes (Unicode White_Space and the separators 1C-1F)."""
+_BOM: Final = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class PlainCsv:
+    header: list[str]  # the header line's cells, as written
+    frame: pl.DataFrame  # one String column per header cell (``c0``, ``c1``, ...), "" for an empty cell
+
+    def column(self, index: int) -> pl.Series:
+        return self.frame.get_column(f"c{index}")
+
+    @property
+    def height(self) -> int:
+        return int(self.frame.height)
+
+
+def plain_csv(ctx: SourceContext) -> PlainCsv | None:
+    """The file as text columns if it is plain (see the module docstring), else None."""
+    import polars as pl
+
+    data = _read(ctx)
+    if data is None:
+        return None
+    end = data.find(b"\n")
+    commas = data.count(b",", 0, end)
+    if end <= 0 or commas < 1 or not _fields_agree(data, commas):
+        return None
+    try:
+        header = data[:end].decode("utf-8").split(",")
+        frame = pl.read_csv(
+            data[end + 1 :],
+            has_header=False,
+            new_columns=[f"c{i}" for i in range(len(header))],
+            schema={f"c{i}": pl.String for i in range(len(header))},
+            quote_char=None,
+            encoding="utf8",
+        )
+    except (UnicodeDecodeError, pl.exceptions.PolarsError):
+        return None
+    if frame.height != data.count(b"\n") - 1 or frame.width != len(header):
+        return None
+    return PlainCsv(header, frame.with_columns(pl.all().fill_null("")))
+
+
+def _read(ctx: SourceContext) -> bytes | None:
+    try:
+        with ctx.open_binary() as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except (OSError, EOFError, ValueError, zlib.error, CollectorError):
+        return None  # the row path reads it again and reports the error at its line
+    data = data.removeprefix(_BOM)
+    if len(data) > MAX_BYTES or not data.endswith(b"\n"):
+        return None
+    if any(mark in data for mark in (b'"', b"\r", b"\x00", b"\n\n")):
+        return None
+    return data
+
+
+def _fields_agree(data: bytes, commas: int) -> bool:
+    """As many commas in the file as ``commas`` on every line. With polars refusing a line of more fields
+    than the header's, every line then holds exactly the header's fields (none is blank or short)."""
+    return data.count(b",") == commas * data.count(b"\n")
+
+
+# -- cells ----------------------------------------------------------------------------------------------
+
+
+def no_edge_space(series: pl.Series) -> bool:
+    """No cell starts or ends with whitespace (so ``str.strip`` leaves every cell as it is)."""
+    return not bool(series.str.contains(_EDGE_SPACE).any())
+
+
+def numbers(series: pl.Series, *, empty_ok: bool) -> np.ndarray | None:
+    """The cells as float64 (NaN where empty, if ``empty_ok``), or None unless every other cell is a plain,
+    finite number (then Python's ``float`` of each cell gives the same value)."""
+    import numpy as np
+    import polars as pl
+
+    filled = series != ""
+    if not empty_ok and not bool(filled.all()):
+        return None
+    given = series.filter(filled)
+    if not bool(given.str.contains(PLAIN_NUMBER).all()):
+        return None
+    values = series.replace("", None).cast(pl.Float64, strict=True).to_numpy()
+    if not bool(np.isfinite(values[filled.to_numpy()]).all()):
+        return None
+    return np.asarray(values, dtype=np.float64)
+
+
+# -- batches --------------------------------------------------------------------------------------------
+
+
+def constant(text: str, n: int) -> Any:
+    """``text`` ``n`` times, as a dictionary array (cheap to build; DuckDB takes it as it is)."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([text], pa.string()))
+
+
+def batches(n: int, columns: Mapping[str, Any]) -> Iterator[RecordBatch]:
+    """``n`` rows given as ``columns`` (Arrow arrays; the rest are nulls), as batches of ``BATCH_ROWS``."""
+    import pyarrow as pa
+
+    from sci.store import SAMPLE_COLUMNS
+
+    strings = {"device", "component", "tier", "method", "device_model", "scope"}
+    full = {
+        name: columns[name] if name in columns else pa.nulls(n, pa.string() if name in strings else pa.float64())
+        for name in SAMPLE_COLUMNS
+    }
+    table = pa.table(full)
+    for start in range(0, n, BATCH_ROWS):
+        yield RecordBatch(table.slice(start, BATCH_ROWS))
+
+
+def float_array(values: np.ndarray, present: np.ndarray | None = None) -> Any:
+    """float64 Arrow array of ``values``, null where ``present`` is False."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.array(values, pa.float64(), mask=None if present is None else ~np.asarray(present, dtype=bool))
+
+
+def times(us: np.ndarray) -> Any:
+    """Microseconds since the epoch as naive UTC ``timestamp[us]``."""
+    import pyarrow as pa
+
+    return pa.array(us, pa.int64()).cast(pa.timestamp("us"))
+
+
+# -- issue runs -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: IssueKind
+    action: Action
+
+
+def runs_by_at(
+    finding: Finding, device: str, at: np.ndarray, lines: np.ndarray, details: Sequence[str]
+) -> list[tuple[int, int, QualityIssue]]:
+    """The runs ``Runs.note(kind, action, detail, line, key=..., at=at)`` makes of notes at increasing
+    positions ``at`` under one key (each note continues the run when it is at the position after the
+    run's last; ``details[i]`` is note ``i``'s detail, only a run's first one is used): for each run
+    ``(first at, last at, issue)``."""
+    import numpy as np
+
+    if not len(at):
+        return []
+    starts = np.flatnonzero(np.diff(at, prepend=at[0] - 2) != 1)
+    ends = np.append(starts[1:], len(at)) - 1
+    return [
+        (
+            int(at[s]),
+            int(at[e]),
+            QualityIssue(
+                kind=finding.kind,
+                action=finding.action,
+                line_start=int(lines[s]),
+                line_end=int(lines[s : e + 1].max()),
+                rows=int(e - s + 1),
+                detail=details[s],
+                device=device,
+            ),
+        )
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
