@@ -1,4 +1,4 @@
-"""AWS carbon emissions CSV read at once (``SourceContext.batches``): what ``aws_carbon_export._Parser`` gives.
+"""AWS carbon emissions CSV read at once (``SourceContext.batches``), as ``aws_carbon_export._Parser`` does.
 
 Taken only for a plain CSV (``collectors._tabular_fast.plain_csv``; Parquet goes row by row) whose rows all
 read as the row path reads them: no repeated column name, the required columns (and in scope mode every
@@ -59,9 +59,7 @@ _NOT_ENDED: Final = (
     "the usage period had not ended when AWS last refreshed the export: the month may still grow"
 )
 _PART_MONTH: Final = "the usage period covers only part of its calendar month"
-_MISMATCH: Final = (
-    "the {} scope figures do not add up to the row's total: the scope figures are counted"
-)
+_MISMATCH: Final = "the {} scope figures do not add up to the row's total: the scope figures are counted"
 
 
 def items(ctx: SourceContext) -> list[Item] | None:
@@ -193,7 +191,9 @@ class _Rows:
                 pl.lit("aws:"),
                 given("usage_account_id").fill_null(pl.lit("unknown-account")),
                 pl.lit("/"),
-                given("product_code").fill_null(pl.lit("all")) if "product_code" in self.columns else pl.lit("all"),
+                given("product_code").fill_null(pl.lit("all"))
+                if "product_code" in self.columns
+                else pl.lit("all"),
                 pl.lit("/"),
                 pl.coalesce([*where, pl.lit("global")]),
             ]
@@ -209,7 +209,9 @@ class _Rows:
         start = self.start_us.astype("datetime64[us]")
         month_start = start.astype("datetime64[M]")
         month_end = (month_start + 1).astype("datetime64[us]")
-        off_month = (start != month_start.astype("datetime64[us]")) | (self.end_us.astype("datetime64[us]") < month_end)
+        off_month = (start != month_start.astype("datetime64[us]")) | (
+            self.end_us.astype("datetime64[us]") < month_end
+        )
         not_ended = np.zeros(self.n, dtype=bool)
         if self.refreshed_us is not None:
             not_ended = self.refreshed_given & (self.end_us > self.refreshed_us)

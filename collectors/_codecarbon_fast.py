@@ -16,7 +16,9 @@ energy, generic CPU model) are computed over arrays and put in the order the row
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final
 
 from collectors._localtime import LocalClock, describe, resolve
@@ -45,21 +47,14 @@ _US: Final = 1_000_000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EARLIEST_US: Final = (datetime(2, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 _MAX_DURATION_S: Final = 1e10
+_SAME_START_US: Final = 2_000_000  # codecarbon_csv._SAME_START_S: |a - b| / 1e6 > 2.0 iff |a - b| > 2e6
 _MAX_KWH: Final = 1e300  # fsum of larger values can overflow (the row path would raise)
 
 
 def items(ctx: SourceContext) -> list[Item] | None:
     """Every item the row path yields, with ``RecordBatch`` es for the records; or None (read row by row)."""
-    if ctx.timezone is None:
-        return None
-    table = plain_csv(ctx)
-    if table is None or not table.height:
-        return None
-    columns = _columns(table)
-    if columns is None:
-        return None
-    rows = _Rows.read(table, columns)
-    if rows is None:
+    rows = _read(ctx)
+    if rows is None or ctx.timezone is None:
         return None
     utc = _utc(rows.wall_us, LocalClock(ctx.timezone))
     if utc is None:
@@ -68,9 +63,20 @@ def items(ctx: SourceContext) -> list[Item] | None:
     start_us = end_us - rows.duration_us
     if int(start_us.min()) < _EARLIEST_US:
         return None
-    found: list[Item] = list(_issues(ctx, rows, flagged))
-    found.extend(_records(ctx, rows, start_us, end_us))
+    runs = _Groups.of(rows.run_ids, start_us)
+    found: list[Item] = list(_issues(ctx, rows, flagged, runs))
+    found.extend(_records(ctx, rows, runs.final, start_us, end_us))
     return found
+
+
+def _read(ctx: SourceContext) -> _Rows | None:
+    if ctx.timezone is None:
+        return None
+    table = plain_csv(ctx)
+    if table is None or not table.height:
+        return None
+    columns = _columns(table)
+    return None if columns is None else _Rows.read(table, columns)
 
 
 def _columns(table: PlainCsv) -> dict[str, int] | None:
@@ -96,6 +102,7 @@ class _Rows:
         self.emissions_kg: Any = None
         self.energies: dict[str, Any] = {}  # component -> kWh (NaN: empty), for the columns present
         self.generic_cpu: list[str | None] = [None] * n
+        self.run_ids: Any = None
 
     @classmethod
     def read(cls, table: PlainCsv, columns: dict[str, int]) -> _Rows | None:
@@ -105,8 +112,7 @@ class _Rows:
         stamps, run_ids = table.column(columns["timestamp"]), table.column(columns["run_id"])
         if not (bool(stamps.str.contains(_STAMP).all()) and no_edge_space(run_ids)):
             return None
-        if bool((run_ids == "").any()) or run_ids.n_unique() != table.height:
-            return None
+        rows.run_ids = run_ids
         duration = _numbers(table, columns, "duration", empty_ok=False)
         if duration is None or not bool(((duration >= 0) & (duration <= _MAX_DURATION_S)).all()):
             return None
@@ -163,7 +169,7 @@ def _timedelta_us(seconds: np.ndarray) -> np.ndarray:
 
     whole = np.trunc(seconds)
     micro = np.round((seconds - whole) * 1e6)  # numpy rounds half to even, as timedelta does
-    return whole.astype(np.int64) * _US + micro.astype(np.int64)
+    return np.asarray(whole.astype(np.int64) * _US + micro.astype(np.int64), dtype=np.int64)
 
 
 def _wall_us(stamps: Any) -> np.ndarray | None:
@@ -188,7 +194,7 @@ def _utc(wall_us: np.ndarray, clock: LocalClock) -> tuple[np.ndarray, list[tuple
     offsets = np.zeros(len(hours), dtype=np.int64)
     unsure = np.zeros(len(hours), dtype=bool)
     for i, hour in enumerate(hours.tolist()):
-        start = datetime(1970, 1, 1) + timedelta(hours=hour)
+        start = _EPOCH + timedelta(hours=hour)  # the wall hour's calendar fields
         if not 2 <= start.year <= 9998:
             return None
         offset = clock.hour_offset(start.year, start.month, start.day, start.hour)
@@ -199,7 +205,7 @@ def _utc(wall_us: np.ndarray, clock: LocalClock) -> tuple[np.ndarray, list[tuple
     utc = wall_us - offsets[inverse]
     flagged: list[tuple[int, str]] = []
     for row in np.flatnonzero(unsure[inverse]).tolist():
-        wall = datetime(1970, 1, 1) + timedelta(microseconds=int(wall_us[row]))
+        wall = (_EPOCH + timedelta(microseconds=int(wall_us[row]))).replace(tzinfo=None)
         previous = _EPOCH + timedelta(microseconds=int(utc[row - 1])) if row else None
         moment, flag = resolve(wall, clock.zone, previous=previous)
         utc[row] = (moment - _EPOCH) // timedelta(microseconds=1)
@@ -211,10 +217,87 @@ def _utc(wall_us: np.ndarray, clock: LocalClock) -> tuple[np.ndarray, list[tuple
 # -- issues ---------------------------------------------------------------------------------------------
 
 
-def _issues(ctx: SourceContext, rows: _Rows, flagged: list[tuple[int, str]]) -> list[QualityIssue]:
-    """The runs the row path's ``Runs`` makes, in the order it yields them: ambiguous times (noted while
-    reading), then missing energies and generic CPU models (noted per run, missing first), each run when
-    the next run under its key begins; the runs still open at the end in the order their keys appeared."""
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """The runs ``_Parser._groups`` makes, in its order: each run's rows (0-based) first, second-to-last
+    (-1 for a run of one row), last (the row that is read) and count."""
+
+    first: Any
+    before_last: Any
+    final: Any
+    count: Any
+    run_ids: list[str]  # each run's id
+
+    @classmethod
+    def of(cls, run_ids: Any, start_us: np.ndarray) -> _Groups:
+        """A row continues the run of the row before it with its run_id (for an empty run_id: only the row
+        just before, if its run_id is empty too) when their starts are within ``_SAME_START_S``."""
+        import numpy as np
+        import polars as pl
+
+        n = len(start_us)
+        frame = pl.DataFrame({"id": run_ids, "i": np.arange(n, dtype=np.int64)})
+        before = frame.select(
+            pl.when(pl.col("id") != "")
+            .then(pl.col("i").shift(1).over("id"))
+            .otherwise(pl.when(pl.col("id").shift(1) == "").then(pl.col("i") - 1))
+            .fill_null(-1)
+        ).to_series()
+        pred = before.to_numpy()
+        has = pred >= 0
+        new = ~has | (np.abs(start_us - start_us[np.where(has, pred, 0)]) > _SAME_START_US)
+        groups = (
+            frame.with_columns(pl.Series("new", new.astype(np.int64)))
+            .with_columns(pl.col("new").cum_sum().over("id").alias("seg"))
+            .group_by("id", "seg")
+            .agg(
+                pl.col("i").min().alias("first"),
+                pl.col("i").shift(1).last().fill_null(-1).alias("before_last"),
+                pl.col("i").max().alias("final"),
+                pl.len().alias("count"),
+            )
+            .sort("first")
+        )
+        return cls(
+            first=groups.get_column("first").to_numpy(),
+            before_last=groups.get_column("before_last").to_numpy(),
+            final=groups.get_column("final").to_numpy(),
+            count=groups.get_column("count").to_numpy(),
+            run_ids=groups.get_column("id").to_list(),
+        )
+
+    def duplicates(self, device: str) -> list[tuple[int, QualityIssue]]:
+        """``(seq, issue)`` for each run of more than one row: its earlier rows are not read."""
+        import numpy as np
+
+        return [
+            (
+                seq + 1,
+                QualityIssue(
+                    kind=IssueKind.DUPLICATE_ROW,
+                    action=Action.DROPPED,
+                    line_start=int(self.first[seq]) + 2,
+                    line_end=int(self.before_last[seq]) + 2,
+                    rows=int(self.count[seq]) - 1,
+                    detail=(
+                        f"earlier cumulative row(s) of run {self.run_ids[seq] or '(no run_id, same start)'}: "
+                        "each row is the whole run so far, so only its last row "
+                        f"(line {int(self.final[seq]) + 2}) is read"
+                    ),
+                    device=device,
+                ),
+            )
+            for seq in np.flatnonzero(self.count > 1).tolist()
+        ]
+
+
+def _issues(
+    ctx: SourceContext, rows: _Rows, flagged: list[tuple[int, str]], runs: _Groups
+) -> list[QualityIssue]:
+    """The issues in the order the row path yields them: ambiguous times (noted while reading: a run when
+    the next run under its key begins); then per run of rows, its duplicate rows, then its missing energies
+    and generic CPU model (each run of those when the next under its key begins); last the runs still open,
+    in the order their keys appeared."""
     import numpy as np
 
     device = ctx.device
@@ -225,30 +308,34 @@ def _issues(ctx: SourceContext, rows: _Rows, flagged: list[tuple[int, str]]) -> 
         np.array([row + 2 for row, _ in flagged], dtype=np.int64),
         [detail for _, detail in flagged],
     )
-    later = [
-        (sub, found) for sub, found in enumerate((_missing(device, rows), _estimates(device, rows))) if found
+    events: list[tuple[tuple[int, int, int], QualityIssue]] = [
+        ((1, seq, 0), issue) for seq, issue in runs.duplicates(device)
     ]
-    events: list[tuple[tuple[int, int, int], QualityIssue]] = []
-    tail: list[tuple[tuple[int, int, int], list[QualityIssue]]] = []
-    for phase, sub, found in [(0, 0, ambiguous), *((1, sub, runs) for sub, runs in later)]:
+    tail: list[tuple[tuple[int, int, int], QualityIssue]] = []
+    keyed = [
+        (0, 0, ambiguous),
+        (1, 1, _missing(device, rows, runs.final)),
+        (1, 2, _estimates(device, rows, runs.final)),
+    ]
+    for phase, sub, found in keyed:
         if not found:
             continue
-        for (_, _, issue), (next_first, _, _) in zip(found, found[1:], strict=False):
+        for (_, _, issue), (next_first, _, _) in pairwise(found):
             events.append(((phase, next_first, sub), issue))
-        tail.append(((phase, found[0][0], sub), [found[-1][2]]))
+        tail.append(((phase, found[0][0], sub), found[-1][2]))
     ordered = [issue for _, issue in sorted(events, key=lambda e: e[0])]
-    return ordered + [issue for _, issues in sorted(tail, key=lambda t: t[0]) for issue in issues]
+    return ordered + [issue for _, issue in sorted(tail, key=lambda t: t[0])]
 
 
-def _missing(device: str, rows: _Rows) -> list[tuple[int, int, QualityIssue]]:
+def _missing(device: str, rows: _Rows, final: np.ndarray) -> list[tuple[int, int, QualityIssue]]:
     import numpy as np
 
-    gaps = [(component, np.isnan(values)) for component, values in rows.energies.items()]
+    gaps = [(component, np.isnan(values[final])) for component, values in rows.energies.items()]
     if not gaps:
         return []
     hit = np.flatnonzero(np.logical_or.reduce([empty for _, empty in gaps]))
     found = runs_by_at(
-        Finding(IssueKind.MISSING_VALUE, Action.DROPPED), device, hit + 1, hit + 2, [""] * len(hit)
+        Finding(IssueKind.MISSING_VALUE, Action.DROPPED), device, hit + 1, final[hit] + 2, [""] * len(hit)
     )
     return [
         (
@@ -264,16 +351,17 @@ def _missing(device: str, rows: _Rows) -> list[tuple[int, int, QualityIssue]]:
     ]
 
 
-def _estimates(device: str, rows: _Rows) -> list[tuple[int, int, QualityIssue]]:
+def _estimates(device: str, rows: _Rows, final: np.ndarray) -> list[tuple[int, int, QualityIssue]]:
     import numpy as np
 
     cpu = rows.energies.get("cpu")
     if cpu is None:
         return []
-    generic = np.array([model is not None for model in rows.generic_cpu], dtype=bool)
+    generic = np.array([model is not None for model in rows.generic_cpu], dtype=bool)[final]
+    cpu = cpu[final]
     hit = np.flatnonzero(generic & ~np.isnan(cpu) & (cpu != 0))
     found = runs_by_at(
-        Finding(IssueKind.TOOL_ESTIMATE, Action.KEPT), device, hit + 1, hit + 2, [""] * len(hit)
+        Finding(IssueKind.TOOL_ESTIMATE, Action.KEPT), device, hit + 1, final[hit] + 2, [""] * len(hit)
     )
     return [
         (
@@ -281,8 +369,9 @@ def _estimates(device: str, rows: _Rows) -> list[tuple[int, int, QualityIssue]]:
             last,
             _with_detail(
                 issue,
-                f"cpu_model {rows.generic_cpu[first - 1]!r} names no model: CodeCarbon then estimates CPU "
-                "power from a generic TDP and the load, so its cpu_energy is an estimate, not a meter reading",
+                f"cpu_model {rows.generic_cpu[int(final[first - 1])]!r} names no model: CodeCarbon then "
+                "estimates CPU power from a generic TDP and the load, so its cpu_energy is an estimate, "
+                "not a meter reading",
             ),
         )
         for first, last, issue in found
@@ -298,25 +387,31 @@ def _with_detail(issue: QualityIssue, detail: str) -> QualityIssue:
 # -- records --------------------------------------------------------------------------------------------
 
 
-def _records(ctx: SourceContext, rows: _Rows, start_us: np.ndarray, end_us: np.ndarray) -> list[Item]:
+def _records(
+    ctx: SourceContext, rows: _Rows, final: np.ndarray, start_us: np.ndarray, end_us: np.ndarray
+) -> list[Item]:
+    """The records of each run's last row, runs in order (as ``_Parser._emit``)."""
     import numpy as np
     import pyarrow as pa
 
     names = list(rows.energies)
-    kwh = np.column_stack([rows.energies[name] for name in names])
+    kwh = np.column_stack([rows.energies[name][final] for name in names])
     present = ~np.isnan(kwh)
     total = _totals(kwh, present)
     first = present & (np.cumsum(present, axis=1) == 1)
-    row, col = np.nonzero(present)
-    if not len(row):
+    pos, col = np.nonzero(present)
+    if not len(pos):
         return []
-    energy = kwh[row, col]
+    row = final[pos]
+    energy = kwh[pos, col]
+    total = total[pos]
+    first = first[pos, col]
     emissions = rows.emissions_kg[row]
     with np.errstate(divide="ignore", invalid="ignore"):
         shared = np.where(
-            total[row] > 0,
-            emissions * G_PER_KG * energy / total[row],
-            np.where(first[row, col], emissions * G_PER_KG, 0.0),
+            total > 0,
+            emissions * G_PER_KG * energy / total,
+            np.where(first, emissions * G_PER_KG, 0.0),
         )
     codes = pa.array(col.astype(np.int8))
     n = len(row)

@@ -58,8 +58,7 @@ def _minutes_rows(products: Any, units: Any) -> np.ndarray:
     pairs = pl.DataFrame({"product": products, "unit": units})
     kinds = pairs.unique()
     wanted = [
-        product.lower() == "actions" and unit.lower() in MINUTE_UNITS
-        for product, unit in kinds.iter_rows()
+        product.lower() == "actions" and unit.lower() in MINUTE_UNITS for product, unit in kinds.iter_rows()
     ]
     chosen = kinds.with_columns(pl.Series("wanted", wanted, pl.Boolean))
     joined = pairs.join(chosen, on=["product", "unit"], how="left", maintain_order="left")
@@ -163,7 +162,9 @@ def _records(ctx: SourceContext, cell: dict[str, Any], minutes_rows: np.ndarray)
                 "end_utc": pa.array(start_us + _DAY_US, pa.int64()).cast(pa.timestamp("us")),
                 "runtime_s": float_array(quantity * S_PER_MINUTE),
                 "utilisation": per_sku(0, pa.float64()),
-                "device_model": pa.DictionaryArray.from_arrays(codes, pa.array([v[1] for v in values], pa.string())),
+                "device_model": pa.DictionaryArray.from_arrays(
+                    codes, pa.array([v[1] for v in values], pa.string())
+                ),
                 "tdp_w": per_sku(2, pa.float64()),
                 "resource_share": per_sku(3, pa.float64()),
             },

@@ -145,7 +145,9 @@ def batches(n: int, columns: Mapping[str, Any]) -> Iterator[RecordBatch]:
 
     strings = {"device", "component", "tier", "method", "device_model", "scope"}
     full = {
-        name: columns[name] if name in columns else pa.nulls(n, pa.string() if name in strings else pa.float64())
+        name: columns[name]
+        if name in columns
+        else pa.nulls(n, pa.string() if name in strings else pa.float64())
         for name in SAMPLE_COLUMNS
     }
     table = pa.table(full)

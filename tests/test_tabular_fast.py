@@ -144,8 +144,10 @@ def _cut(draw: st.DrawFn, text: str) -> str:
 _CC_COLUMNS = ["timestamp", "project_name", "run_id", "duration", "emissions", "cpu_energy", "gpu_energy"]
 _CC_OPTIONAL = ["ram_energy", "cpu_model", "pue"]
 _CC_STARTS = [datetime(2026, 6, 1, 12), datetime(2026, 10, 25, 1, 30), datetime(2026, 3, 29, 1, 40)]
-_CC_ODD = _odd("dup-id", "no-id", "space", "quote", "blank", "header", "offset", "crlf", "duration", "pue")
-_CC_MODEL = st.sampled_from(["AMD EPYC", "Intel(R) Xeon(R) Platinum 8370C", "", " Apple M1 ", "AMD EPYC 7B13"])
+_CC_ODD = _odd("space-id", "space", "quote", "blank", "header", "offset", "crlf", "duration", "pue")
+_CC_MODEL = st.sampled_from(
+    ["AMD EPYC", "Intel(R) Xeon(R) Platinum 8370C", "", " Apple M1 ", "AMD EPYC 7B13"]
+)
 
 
 @st.composite
@@ -155,17 +157,23 @@ def codecarbon_files(draw: st.DrawFn) -> str:
     moment = draw(st.sampled_from(_CC_STARTS))
     plain = draw(st.booleans())  # no oddity: the vectorised path must take it
     number = _GOOD_OR_EMPTY if plain else _NUMBER
+    started: dict[str, datetime] = {}
     for i in range(draw(st.integers(0, 25))):
         moment += timedelta(seconds=draw(st.sampled_from([60.0, 600.0, 0.5, 0.0, -30.0, 1800.0])))
         odd = None if plain else draw(_CC_ODD)
         stamp = moment.isoformat(sep=draw(st.sampled_from(["T", "T", " "])))
+        run = draw(st.sampled_from(["", "a", "b", f"r{i}", f"r{i}"]))
+        duration = draw(st.sampled_from(["510.6363007159541", "0", "12.5", "3e2", "0.0000005", "7.0000005"]))
+        if run in started and moment >= started[run] and draw(st.booleans()):  # a cumulative row of a run
+            duration = repr(
+                (moment - started[run]).total_seconds() + draw(st.sampled_from([0.0, 0.4, 1.9, 3.0]))
+            )
+        started.setdefault(run, moment - timedelta(seconds=float(duration)))
         cells = {
             "timestamp": stamp + ("+02:00" if odd == "offset" else ""),
             "project_name": '"a,b"' if odd == "quote" else "p",
-            "run_id": "" if odd == "no-id" else f"run-{0 if odd == 'dup-id' else i}",
-            "duration": draw(st.sampled_from(["510.6363007159541", "0", "12.5", "3e2", "0.0000005", "7.0000005"]))
-            if odd != "duration"
-            else "-1",
+            "run_id": " a" if odd == "space-id" else run,
+            "duration": duration if odd != "duration" else "-1",
             "emissions": draw(number),
             "cpu_energy": draw(number),
             "gpu_energy": draw(number),
@@ -218,12 +226,20 @@ def github_files(draw: st.DrawFn) -> str:
     plain = draw(st.booleans())
     for _ in range(draw(st.integers(0, 25))):
         odd = None if plain else draw(_GH_ODD)
-        product, unit = ("Shared Storage", "gb-day") if odd == "storage" or draw(st.booleans()) else ("Actions", "minute")
+        product, unit = (
+            ("Shared Storage", "gb-day") if odd == "storage" or draw(st.booleans()) else ("Actions", "minute")
+        )
         if draw(st.integers(0, 5)) == 0:
-            product, unit = draw(st.sampled_from([("ACTIONS", "Minutes"), ("Actions", "gb-day"), ("Packages", "gb")]))
+            product, unit = draw(
+                st.sampled_from([("ACTIONS", "Minutes"), ("Actions", "gb-day"), ("Packages", "gb")])
+            )
         day = draw(st.sampled_from(["2023-01-20", "2023-01-21", "2023-12-31"]))
         if odd == "date":
-            day = draw(st.sampled_from(["2023-02-30", "2023-1-2", "2023-01-20T00:00:00Z", "2023-01-20 23:00:00-02:00"]))
+            day = draw(
+                st.sampled_from(
+                    ["2023-02-30", "2023-1-2", "2023-01-20T00:00:00Z", "2023-01-20 23:00:00-02:00"]
+                )
+            )
         row = [
             day,
             product,
@@ -259,7 +275,9 @@ def test_github_usage_fast_path_is_taken_on_a_plain_file(tmp_path: Path) -> None
     lines = [_GH_HEADER]
     for i in range(500):
         product = "Shared Storage,Shared Storage" if i % 7 in (3, 4) else "Actions,Compute - UBUNTU"
-        lines.append(f"2023-01-{1 + i % 28:02d},{product},{i % 13},{'gb-day' if i % 7 in (3, 4) else 'minute'},0,1,a,r")
+        lines.append(
+            f"2023-01-{1 + i % 28:02d},{product},{i % 13},{'gb-day' if i % 7 in (3, 4) else 'minute'},0,1,a,r"
+        )
     path = tmp_path / "usage.csv"
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
     assert _same("github-usage", path) > 0
@@ -295,7 +313,9 @@ def aws_files(draw: st.DrawFn) -> str:
         total = f"{sum(float(p or 0) for p in parts[:3]) + draw(st.sampled_from([0.0, 0.0, 1e-3])):.6f}"
         cells = {c: "MTCO2e" for c in columns if c.endswith("_unit")}
         cells |= {
-            "last_refresh_timestamp": draw(st.sampled_from(["2025-04-20 06:12:45Z", "2025-02-10 00:00:00Z", ""])),
+            "last_refresh_timestamp": draw(
+                st.sampled_from(["2025-04-20 06:12:45Z", "2025-02-10 00:00:00Z", ""])
+            ),
             "location": "US East",
             "model_version": "v2.0.0" if odd == "version" else "v3.0.0",
             "payer_account_id": "1",
@@ -349,7 +369,9 @@ def _mixed_codecarbon(tmp_path: Path) -> Path:
     start = datetime(2026, 6, 1, 12)
     for i in range(400):
         cpu = "-0.5" if i == 150 else "50.0" if 100 <= i < 110 else f"{1e-4 * (1 + i % 5)}"
-        lines.append(f"{(start + timedelta(minutes=10 * i)).isoformat()},r{i},60.0,1e-5,{cpu},0.0,1e-5,EPYC 7B13")
+        lines.append(
+            f"{(start + timedelta(minutes=10 * i)).isoformat()},r{i},60.0,1e-5,{cpu},0.0,1e-5,EPYC 7B13"
+        )
     path = tmp_path / "emissions.csv"
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
     return path
@@ -387,6 +409,55 @@ def test_store_holds_the_same_rows_from_batches(tmp_path: Path) -> None:
             rows = store._con.execute(
                 "SELECT * EXCLUDE (file_id) FROM samples ORDER BY line, component"
             ).fetchall()
-            issues = store._con.execute("SELECT * EXCLUDE (file_id) FROM quality_issues ORDER BY ALL").fetchall()
+            issues = store._con.execute(
+                "SELECT * EXCLUDE (file_id) FROM quality_issues ORDER BY ALL"
+            ).fetchall()
         stored.append((counts, rows, issues))
     assert stored[0] == stored[1]
+
+
+# -- pieces -----------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(seconds=st.one_of(st.floats(0, 1e10), st.integers(0, 10**9).map(lambda us: us / 1e6 + 0.5e-6)))
+def test_durations_round_as_timedelta_does(seconds: float) -> None:
+    import numpy as np
+
+    from collectors._codecarbon_fast import _timedelta_us
+
+    expected = timedelta(seconds=seconds) // timedelta(microseconds=1)
+    assert int(_timedelta_us(np.array([seconds]))[0]) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\n1,2,3,4\n5,6\n",  # as many commas in all, not on every line
+        "a,b,c\n1,2\n3,4,5,6\n",
+        "a,b,c\n1,2,3\n\n4,5,6\n",
+        "a,b,c\n1,2,3\n \n4,5,6\n",
+        'a,b,c\n1,"2",3\n',
+        "a,b,c\r\n1,2,3\r\n",
+        "a,b,c\n1,2,3",
+        "a\n1\n",
+        "\ufeffa,b\n1,\xff\n",
+    ],
+)
+def test_only_plain_files_are_read_at_once(tmp_path: Path, text: str) -> None:
+    from collectors._tabular_fast import plain_csv
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8").replace("\xff".encode(), b"\xff"))
+    assert plain_csv(SourceContext(path=path, device="d")) is None
+
+
+def test_a_plain_file_reads_as_text_columns(tmp_path: Path) -> None:
+    from collectors._tabular_fast import plain_csv
+
+    path = tmp_path / "t.csv"
+    path.write_bytes("\ufeffa,b,c\n1,,x y\n2, 3,é\n".encode())
+    table = plain_csv(SourceContext(path=path, device="d"))
+    assert table is not None
+    assert table.header == ["a", "b", "c"]
+    assert table.frame.rows() == [("1", "", "x y"), ("2", " 3", "é")]
