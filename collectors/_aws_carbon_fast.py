@@ -55,6 +55,7 @@ _OPTIONAL: Final = (
     "region_code",
     "location",
 )
+_TEXT: Final = ("model_version", "usage_account_id", "product_code", "region_code", "location")
 _NOT_ENDED: Final = (
     "the usage period had not ended when AWS last refreshed the export: the month may still grow"
 )
@@ -67,10 +68,22 @@ def items(ctx: SourceContext) -> list[Item] | None:
     with ctx.path.open("rb") as raw:
         if raw.read(4) == b"PAR1":
             return None
-    table = plain_csv(ctx)
+    columns: dict[str, int] = {}
+
+    def select(header: list[str]) -> list[int] | None:
+        names = [name.strip().lower() for name in header]
+        found = {name: i for i, name in enumerate(names)}
+        scoped = any(c in found for c in SCOPE_COLUMNS)
+        wanted = [*REQUIRED, *(SCOPE_COLUMNS if scoped else ()), *(c for c in _OPTIONAL if c in found)]
+        if len(found) != len(names) or any(c not in found for c in wanted):
+            return None
+        columns.update({name: found[name] for name in wanted})
+        return list(columns.values())
+
+    table = plain_csv(ctx, select)
     if table is None or not table.height:
         return None
-    rows = _Rows.read(ctx, table)
+    rows = _Rows.read(ctx, table, columns)
     if rows is None:
         return None
     notes = rows.notes()
@@ -90,17 +103,15 @@ class _Rows:
         self.lbm_g: Any = None
         self.mbm_g: Any = None  # NaN: none
         self.parts: list[tuple[str, Any, Any]] = []  # (scope, lbm g, mbm g), NaN where empty
-        self.device: Any = None
+        self.device_codes: Any = None  # each row's index into device_names
+        self.device_names: Any = None
 
     @classmethod
-    def read(cls, ctx: SourceContext, table: PlainCsv) -> _Rows | None:
-        names = [name.strip().lower() for name in table.header]
-        columns = {name: i for i, name in enumerate(names)}
-        if len(columns) != len(names):
-            return None
+    def read(cls, ctx: SourceContext, table: PlainCsv, columns: dict[str, int]) -> _Rows | None:
+        """The rows, if they all read as the row path reads them (figures and times are checked by their
+        patterns, which allow no edge whitespace; the text columns here)."""
         rows = cls(table, columns)
-        wanted = [*REQUIRED, *(SCOPE_COLUMNS if rows.scoped else ()), *(c for c in _OPTIONAL if c in columns)]
-        if any(c not in columns for c in wanted) or not all(no_edge_space(rows.cell(c)) for c in wanted):
+        if not all(no_edge_space(rows.cell(c)) for c in _TEXT if c in columns):
             return None
         if not rows._version_ok(ctx.options.get("model_version")) or not rows._times():
             return None
@@ -198,7 +209,9 @@ class _Rows:
                 pl.coalesce([*where, pl.lit("global")]),
             ]
         )
-        self.device = frame.select(device.alias("device")).get_column("device")
+        encoded = frame.select(device.alias("device")).get_column("device").to_arrow().dictionary_encode()
+        self.device_codes = encoded.indices.to_numpy()
+        self.device_names = encoded.dictionary
 
     # -- findings ---------------------------------------------------------------------------------------
 
@@ -296,7 +309,7 @@ def _records(rows: _Rows) -> list[Item]:
             count,
             {
                 "line": pa.array(row + 2, pa.int32()),
-                "device": rows.device.to_arrow().take(pa.array(row)),
+                "device": pa.DictionaryArray.from_arrays(pa.array(rows.device_codes[row]), rows.device_names),
                 "component": constant("system", count),
                 "tier": constant("provider-reported", count),
                 "method": constant(METHOD, count),
@@ -304,7 +317,9 @@ def _records(rows: _Rows) -> list[Item]:
                 "end_utc": times(rows.end_us[row]),
                 "carbon_g": float_array(lbm[row, col]),
                 "market_carbon_g": float_array(market, ~np.isnan(market)),
-                "scope": pa.array([scopes[c] for c in col.tolist()], pa.string()),
+                "scope": pa.DictionaryArray.from_arrays(
+                    pa.array(col.astype(np.int8)), pa.array(scopes, pa.string())
+                ),
             },
         )
     )

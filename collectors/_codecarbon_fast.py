@@ -43,6 +43,15 @@ if TYPE_CHECKING:
 
 _STAMP: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?$"
 _ENERGIES: Final = (("cpu_energy", "cpu"), ("gpu_energy", "gpu"), ("ram_energy", "dram"))
+_USED: Final = (
+    "timestamp",
+    "run_id",
+    "duration",
+    "pue",
+    "emissions",
+    "cpu_model",
+    *(k for k, _ in _ENERGIES),
+)
 _US: Final = 1_000_000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EARLIEST_US: Final = (datetime(2, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
@@ -72,22 +81,30 @@ def items(ctx: SourceContext) -> list[Item] | None:
 def _read(ctx: SourceContext) -> _Rows | None:
     if ctx.timezone is None:
         return None
-    table = plain_csv(ctx)
+    columns: dict[str, int] = {}
+
+    def select(header: list[str]) -> list[int] | None:
+        found = _columns(header)
+        if found is None:
+            return None
+        columns.update(found)
+        return [0, *(found[name] for name in _USED if name in found)]
+
+    table = plain_csv(ctx, select)
     if table is None or not table.height:
         return None
-    columns = _columns(table)
-    return None if columns is None else _Rows.read(table, columns)
+    if bool(table.column(0).str.contains(table.header[0].strip(), literal=True).any()):
+        return None  # maybe a repeated header line
+    return _Rows.read(table, columns)
 
 
-def _columns(table: PlainCsv) -> dict[str, int] | None:
-    names = [name.strip() for name in table.header]
+def _columns(header: list[str]) -> dict[str, int] | None:
+    names = [name.strip() for name in header]
     columns = {name: i for i, name in enumerate(names)}
     if len(columns) != len(names) or not {"timestamp", "duration", "run_id"} <= columns.keys():
         return None
     if not any(key in columns for key, _ in _ENERGIES):
         return None
-    if bool(table.column(0).str.contains(names[0], literal=True).any()):
-        return None  # maybe a repeated header line
     return columns
 
 
@@ -149,8 +166,7 @@ class _Rows:
 
 
 def _numbers(table: PlainCsv, columns: dict[str, int], name: str, *, empty_ok: bool) -> np.ndarray | None:
-    series = table.column(columns[name])
-    return numbers(series, empty_ok=empty_ok) if no_edge_space(series) else None
+    return numbers(table.column(columns[name]), empty_ok=empty_ok)  # a plain number has no edge space
 
 
 def _generic_cpu(models: list[str]) -> list[str | None]:
@@ -236,6 +252,9 @@ class _Groups:
         import polars as pl
 
         n = len(start_us)
+        if run_ids.n_unique() == n and not bool((run_ids == "").any()):  # each row a run of its own
+            every = np.arange(n, dtype=np.int64)
+            return cls(every, np.full(n, -1), every, np.ones(n, dtype=np.int64), run_ids.to_list())
         frame = pl.DataFrame({"id": run_ids, "i": np.arange(n, dtype=np.int64)})
         before = frame.select(
             pl.when(pl.col("id") != "")

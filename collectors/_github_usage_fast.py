@@ -31,13 +31,18 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 def items(ctx: SourceContext) -> list[Item] | None:
     """Every item the row path yields, with ``RecordBatch`` es for the records; or None (read row by row)."""
-    table = plain_csv(ctx)
+    columns: dict[str, int] = {}
+
+    def select(header: list[str]) -> list[int] | None:
+        names = [_column(cell) for cell in header]
+        if any(name not in names for name in REQUIRED):
+            return None
+        columns.update({name: names.index(name) for name in REQUIRED})
+        return [0, *columns.values()]
+
+    table = plain_csv(ctx, select)
     if table is None or not table.height:
         return None
-    names = [_column(cell) for cell in table.header]
-    if any(name not in names for name in REQUIRED):
-        return None
-    columns = {name: names.index(name) for name in names}
     cell = {name: table.column(columns[name]) for name in REQUIRED}
     if not all(no_edge_space(series) for series in cell.values()):
         return None

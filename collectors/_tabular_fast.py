@@ -17,7 +17,7 @@ computed over arrays (:func:`runs_by_at`).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -42,7 +42,7 @@ _BOM: Final = b"\xef\xbb\xbf"
 @dataclass(frozen=True, slots=True)
 class PlainCsv:
     header: list[str]  # the header line's cells, as written
-    frame: pl.DataFrame  # one String column per header cell (``c0``, ``c1``, ...), "" for an empty cell
+    frame: pl.DataFrame  # a String column ``c<i>`` per header cell read, "" for an empty cell
 
     def column(self, index: int) -> pl.Series:
         return self.frame.get_column(f"c{index}")
@@ -52,32 +52,47 @@ class PlainCsv:
         return int(self.frame.height)
 
 
-def plain_csv(ctx: SourceContext) -> PlainCsv | None:
-    """The file as text columns if it is plain (see the module docstring), else None."""
+Select = Callable[[list[str]], Iterable[int] | None]
+"""Which columns to read (their indices), given the header's cells; None: the file is not for this path."""
+
+
+def plain_csv(ctx: SourceContext, select: Select) -> PlainCsv | None:
+    """The columns ``select`` picks, as text, if the file is plain (see the module docstring); else None."""
     import polars as pl
 
     data = _read(ctx)
-    if data is None:
+    header = None if data is None else _header(data)
+    chosen = None if header is None else select(header)
+    if data is None or header is None or chosen is None:
         return None
+    wanted = sorted(set(chosen))
+    try:
+        frame = pl.read_csv(
+            data[data.find(b"\n") + 1 :],
+            has_header=False,
+            new_columns=[f"c{i}" for i in range(len(header))],
+            schema={f"c{i}": pl.String for i in range(len(header))},
+            columns=wanted,
+            quote_char=None,
+            encoding="utf8",
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != data.count(b"\n") - 1 or frame.width != len(wanted):
+        return None
+    return PlainCsv(header, frame.with_columns(pl.all().fill_null("")))
+
+
+def _header(data: bytes) -> list[str] | None:
+    """The header's cells, if every line has as many fields as it (at least two)."""
     end = data.find(b"\n")
     commas = data.count(b",", 0, end)
     if end <= 0 or commas < 1 or not _fields_agree(data, commas):
         return None
     try:
-        header = data[:end].decode("utf-8").split(",")
-        frame = pl.read_csv(
-            data[end + 1 :],
-            has_header=False,
-            new_columns=[f"c{i}" for i in range(len(header))],
-            schema={f"c{i}": pl.String for i in range(len(header))},
-            quote_char=None,
-            encoding="utf8",
-        )
-    except (UnicodeDecodeError, pl.exceptions.PolarsError):
+        return data[:end].decode("utf-8").split(",")
+    except UnicodeDecodeError:
         return None
-    if frame.height != data.count(b"\n") - 1 or frame.width != len(header):
-        return None
-    return PlainCsv(header, frame.with_columns(pl.all().fill_null("")))
 
 
 def _read(ctx: SourceContext) -> bytes | None:
@@ -192,19 +207,28 @@ def runs_by_at(
         return []
     starts = np.flatnonzero(np.diff(at, prepend=at[0] - 2) != 1)
     ends = np.append(starts[1:], len(at)) - 1
+    highest = np.maximum.reduceat(lines, starts)
     return [
         (
-            int(at[s]),
-            int(at[e]),
+            first,
+            last,
             QualityIssue(
                 kind=finding.kind,
                 action=finding.action,
-                line_start=int(lines[s]),
-                line_end=int(lines[s : e + 1].max()),
-                rows=int(e - s + 1),
+                line_start=line_start,
+                line_end=line_end,
+                rows=rows,
                 detail=details[s],
                 device=device,
             ),
         )
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+        for s, first, last, line_start, line_end, rows in zip(
+            starts.tolist(),
+            at[starts].tolist(),
+            at[ends].tolist(),
+            lines[starts].tolist(),
+            highest.tolist(),
+            (ends - starts + 1).tolist(),
+            strict=True,
+        )
     ]
