@@ -61,15 +61,17 @@ def plain_csv(ctx: SourceContext, select: Select) -> PlainCsv | None:
     import polars as pl
 
     data = _read(ctx)
-    header = None if data is None else _header(data)
+    lines = 0 if data is None else data.count(b"\n")
+    header = None if data is None else _header(data, lines)
     chosen = None if header is None else select(header)
     if data is None or header is None or chosen is None:
         return None
     wanted = sorted(set(chosen))
     try:
         frame = pl.read_csv(
-            data[data.find(b"\n") + 1 :],
+            data,
             has_header=False,
+            skip_rows=1,
             new_columns=[f"c{i}" for i in range(len(header))],
             schema={f"c{i}": pl.String for i in range(len(header))},
             columns=wanted,
@@ -78,16 +80,18 @@ def plain_csv(ctx: SourceContext, select: Select) -> PlainCsv | None:
         )
     except pl.exceptions.PolarsError:
         return None
-    if frame.height != data.count(b"\n") - 1 or frame.width != len(wanted):
+    if frame.height != lines - 1 or frame.width != len(wanted):
         return None
     return PlainCsv(header, frame.with_columns(pl.all().fill_null("")))
 
 
-def _header(data: bytes) -> list[str] | None:
-    """The header's cells, if every line has as many fields as it (at least two)."""
+def _header(data: bytes, lines: int) -> list[str] | None:
+    """The header's cells, if the file holds as many commas as ``lines`` lines of the header's (at least
+    one). With polars refusing a line of more fields than the header's, every line then holds exactly the
+    header's fields: none is blank or short."""
     end = data.find(b"\n")
     commas = data.count(b",", 0, end)
-    if end <= 0 or commas < 1 or not _fields_agree(data, commas):
+    if end <= 0 or commas < 1 or data.count(b",") != commas * lines:
         return None
     try:
         return data[:end].decode("utf-8").split(",")
@@ -104,15 +108,9 @@ def _read(ctx: SourceContext) -> bytes | None:
     data = data.removeprefix(_BOM)
     if len(data) > MAX_BYTES or not data.endswith(b"\n"):
         return None
-    if any(mark in data for mark in (b'"', b"\r", b"\x00", b"\n\n")):
+    if any(mark in data for mark in (b'"', b"\r", b"\x00")):  # a blank line: see _header
         return None
     return data
-
-
-def _fields_agree(data: bytes, commas: int) -> bool:
-    """As many commas in the file as ``commas`` on every line. With polars refusing a line of more fields
-    than the header's, every line then holds exactly the header's fields (none is blank or short)."""
-    return data.count(b",") == commas * data.count(b"\n")
 
 
 # -- cells ----------------------------------------------------------------------------------------------
