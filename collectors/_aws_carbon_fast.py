@@ -317,8 +317,9 @@ def _records(rows: _Rows) -> list[Item]:
                 "end_utc": times(rows.end_us[row]),
                 "carbon_g": float_array(lbm[row, col]),
                 "market_carbon_g": float_array(market, ~np.isnan(market)),
-                "scope": pa.DictionaryArray.from_arrays(
-                    pa.array(col.astype(np.int8)), pa.array(scopes, pa.string())
+                "scope": pa.DictionaryArray.from_arrays(  # column 0: the total, no scope (null)
+                    pa.array(np.maximum(col - 1, 0).astype(np.int8), mask=col == 0),
+                    pa.array(scopes[1:] or [""], pa.string()),
                 ),
             },
         )

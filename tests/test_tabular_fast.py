@@ -389,31 +389,42 @@ def test_screen_drops_and_counts_the_same_rows(tmp_path: Path) -> None:
     assert {i.kind for i in got[1][1]} >= {"absurd-value", "negative-value"}
 
 
-def test_store_holds_the_same_rows_from_batches(tmp_path: Path) -> None:
-    path = _mixed_codecarbon(tmp_path)
+@pytest.mark.parametrize(
+    ("name", "fixture"),
+    [
+        ("codecarbon", ""),
+        ("aws-carbon", "aws_carbon/carbon_emissions_scope_mismatch.csv"),
+        ("aws-carbon", "aws_carbon/carbon_emissions_v2_totals.csv.gz"),
+        ("github-usage", "ci/github_usage_report_legacy_andymckay_example.csv"),
+    ],
+)
+def test_store_holds_the_same_rows_from_batches(tmp_path: Path, name: str, fixture: str) -> None:
+    path = ROOT / "fixtures" / fixture if fixture else _mixed_codecarbon(tmp_path)
     stored = []
     for batches in (False, True):
         meta = FileMeta(
             path=f"e-{batches}.csv",
             sha256=str(batches),
             size_bytes=1,
-            collector="codecarbon",
+            collector=name,
             collector_version="1",
             platform="p",
             source_key="cli",
             options_digest="",
         )
         with Store(tmp_path / f"s{batches}.duckdb") as store:
-            items = screened(_items("codecarbon", path, batches=batches), DEFAULT_MAX_POWER_W, "node")
+            items = screened(_items(name, path, batches=batches), DEFAULT_MAX_POWER_W, "node")
             counts = store.replace_file(meta, items)
             rows = store._con.execute(
-                "SELECT * EXCLUDE (file_id) FROM samples ORDER BY line, component"
+                "SELECT * EXCLUDE (file_id) FROM samples ORDER BY line, component, scope"
             ).fetchall()
             issues = store._con.execute(
                 "SELECT * EXCLUDE (file_id) FROM quality_issues ORDER BY ALL"
             ).fetchall()
-        stored.append((counts, rows, issues))
+            ordered = store._con.execute("SELECT distinct_intervals FROM files").fetchall()
+        stored.append((counts, rows, issues, ordered))
     assert stored[0] == stored[1]
+    assert _same(name, path) > 0
 
 
 # -- pieces -----------------------------------------------------------------------------------------------
