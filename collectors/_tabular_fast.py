@@ -2,7 +2,8 @@
 
 A collector asks :func:`plain_csv` for the file; it gives the header and every row as columns of text
 (polars) only when the file is *plain*: UTF-8 without quotes, CR, NUL or blank lines, every line ended and
-holding exactly the header's number of fields, and no larger than ``MAX_BYTES``. For such a file the row
+holding exactly the header's number of fields, at least ``MIN_BYTES`` on disk and no larger than
+``MAX_BYTES`` decompressed. For such a file the row
 paths' CSV readers give exactly these cells, with the line of row ``i`` (0-based) being ``i + 2``. Anything
 else gives None and the collector reads the file row by row, as before, so odd files keep their exact
 findings and errors. The collector's own checks then decide, column by column, whether its rows read as
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 MAX_BYTES: Final = 512 << 20
 """Files larger than this (decompressed) are read row by row: the vectorised path holds the file whole."""
+MIN_BYTES = 1 << 20
+"""Smaller files (on disk) are read row by row: that takes less than importing polars (tests set 0)."""
 BATCH_ROWS: Final = 65_536
 PLAIN_NUMBER: Final = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 """A number as Python's ``float`` and polars' cast both read it (no ``inf``/``nan``, ``_`` or spaces)."""
@@ -58,6 +61,11 @@ Select = Callable[[list[str]], Iterable[int] | None]
 
 def plain_csv(ctx: SourceContext, select: Select) -> PlainCsv | None:
     """The columns ``select`` picks, as text, if the file is plain (see the module docstring); else None."""
+    try:
+        if ctx.path.stat().st_size < MIN_BYTES:
+            return None  # read row by row faster than polars is imported
+    except OSError:
+        return None
     import polars as pl
 
     data = _read(ctx)

@@ -9,7 +9,7 @@ timings here: bench/run measures.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import collectors._tabular_fast as tabular_fast
 from collectors.aws_carbon_export import AwsCarbonExport
 from collectors.base import SourceContext
 from collectors.codecarbon_csv import CodecarbonCsv
@@ -43,6 +44,15 @@ FILES = {
     "aws-carbon": sorted((ROOT / "fixtures" / "aws_carbon").glob("*.csv*")),
 }
 CORPUS = ROOT / "corpus" / "bad"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _small_files_read_at_once() -> Iterator[None]:
+    """Every file here goes the vectorised way if it can (ingest leaves files under 1 MiB to the row path)."""
+    saved = tabular_fast.MIN_BYTES
+    tabular_fast.MIN_BYTES = 0
+    yield
+    tabular_fast.MIN_BYTES = saved
 
 
 def _items(name: str, path: Path, *, batches: bool, **kw: Any) -> list[Item]:
@@ -97,6 +107,12 @@ def test_fast_path_equals_row_path_on_every_fixture(name: str, path: Path) -> No
 )
 def test_fast_path_equals_row_path_on_the_bad_corpus(name: str, path: Path) -> None:
     _same(name, path)
+
+
+def test_small_files_are_read_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular_fast, "MIN_BYTES", 1 << 20)
+    path = ROOT / "fixtures" / "aws_carbon" / "carbon_emissions_v3_scopes.csv"
+    assert _same("aws-carbon", path) == 0
 
 
 def test_aws_model_version_option_reads_the_same(tmp_path: Path) -> None:
