@@ -14,15 +14,17 @@ begins, runs closing together in the order they began; :func:`_issues` puts them
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from collectors._tabular import text, utc_time
 from collectors._tabular_fast import (
     Finding,
     PlainCsv,
     batches,
+    by_value,
     constant,
     float_array,
-    no_edge_space,
     numbers,
     plain_csv,
     runs_by_at,
@@ -36,8 +38,10 @@ from collectors.aws_carbon_export import (
     REQUIRED,
     SCOPE_COLUMNS,
     SCOPES,
+    _device,
 )
 from collectors.base import SourceContext
+from sci.errors import CollectorError
 from sci.model import Action, IssueKind, Item, QualityIssue
 from sci.units import G_PER_TONNE
 
@@ -55,7 +59,7 @@ _OPTIONAL: Final = (
     "region_code",
     "location",
 )
-_TEXT: Final = ("model_version", "usage_account_id", "product_code", "region_code", "location")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_ENDED: Final = (
     "the usage period had not ended when AWS last refreshed the export: the month may still grow"
 )
@@ -111,37 +115,39 @@ class _Rows:
         """The rows, if they all read as the row path reads them (figures and times are checked by their
         patterns, which allow no edge whitespace; the text columns here)."""
         rows = cls(table, columns)
-        if not all(no_edge_space(rows.cell(c)) for c in _TEXT if c in columns):
+        if not rows._version_ok(ctx.options.get("model_version")) or not rows._times(ctx):
             return None
-        if not rows._version_ok(ctx.options.get("model_version")) or not rows._times():
+        if not rows._figures() or not rows._devices():
             return None
-        if not rows._figures():
-            return None
-        rows._devices()
         return rows
 
     def cell(self, name: str) -> Any:
         return self.table.column(self.columns[name])
 
     def _version_ok(self, wanted: object) -> bool:
-        versions = self.cell("model_version")
-        if bool((versions == "").any()) or versions.n_unique() != 1:
+        """One model_version in every row (``text`` of each distinct cell): the one chosen, if any."""
+        found = by_value(self.cell("model_version"), text)
+        if found is None or len(set(found[0])) != 1 or found[0][0] is None:
             return False
         if wanted is None:
             return True
-        return isinstance(wanted, str) and bool(wanted.strip()) and versions[0] == wanted.strip()
+        return isinstance(wanted, str) and bool(wanted.strip()) and found[0][0] == wanted.strip()
 
-    def _times(self) -> bool:
+    def _times(self, ctx: SourceContext) -> bool:
+        """The period of each row (and the refresh time, where given) as ``utc_time`` reads it."""
         import numpy as np
 
-        start, end = _utc_us(self.cell("usage_period_start")), _utc_us(self.cell("usage_period_end"))
+        start = _utc_us(ctx, self.cell("usage_period_start"), "usage_period_start")
+        end = _utc_us(ctx, self.cell("usage_period_end"), "usage_period_end")
         if start is None or end is None or not bool((end > start).all()):
             return False
         self.start_us, self.end_us = start, end
         if "last_refresh_timestamp" in self.columns:
             cells = self.cell("last_refresh_timestamp")
-            given = (cells != "").to_numpy()
-            refreshed = _utc_us(cells.filter(cells != ""))
+            given = (cells.str.strip_chars() != "").to_numpy()
+            if not bool((cells.filter(~given) == "").all()):
+                return False  # a blank but not empty cell: leave it to the row path
+            refreshed = _utc_us(ctx, cells.filter(given), "last_refresh_timestamp")
             if refreshed is None:
                 return False
             self.refreshed_given = given
@@ -187,31 +193,21 @@ class _Rows:
             self.parts.append((scope, part_lbm, part_mbm))
         return True
 
-    def _devices(self) -> None:
+    def _devices(self) -> bool:
+        """Each row's device, ``aws_carbon_export._device`` of each distinct (account, product, region,
+        location)."""
         import polars as pl
 
-        def given(name: str) -> pl.Expr:
-            return pl.when(pl.col(name) != "").then(pl.col(name))
-
-        frame = pl.DataFrame(
-            {name: self.cell(name) for name in ("usage_account_id", *_OPTIONAL[3:]) if name in self.columns}
+        names: list[str] = [name for name in ("usage_account_id", *_OPTIONAL[3:]) if name in self.columns]
+        keys = pl.DataFrame({name: self.cell(name) for name in names}).select(
+            pl.concat_str(names, separator="\x00")  # no NUL in a plain file
         )
-        where = [given(name) for name in ("region_code", "location") if name in self.columns]
-        device = pl.concat_str(
-            [
-                pl.lit("aws:"),
-                given("usage_account_id").fill_null(pl.lit("unknown-account")),
-                pl.lit("/"),
-                given("product_code").fill_null(pl.lit("all"))
-                if "product_code" in self.columns
-                else pl.lit("all"),
-                pl.lit("/"),
-                pl.coalesce([*where, pl.lit("global")]),
-            ]
-        )
-        encoded = frame.select(device.alias("device")).get_column("device").to_arrow().dictionary_encode()
-        self.device_codes = encoded.indices.to_numpy()
-        self.device_names = encoded.dictionary
+        found = by_value(keys.to_series(), lambda key: _device(_cells(names, key)))
+        if found is None:
+            return False
+        devices, self.device_codes = found
+        self.device_names = pa_strings(devices)
+        return True
 
     # -- findings ---------------------------------------------------------------------------------------
 
@@ -255,7 +251,29 @@ class _Rows:
         ]
 
 
-def _utc_us(cells: Any) -> np.ndarray | None:
+def _utc_us(ctx: SourceContext, cells: Any, column: str) -> np.ndarray | None:
+    """Microseconds since the epoch of each cell as ``_tabular.utc_time`` reads it (per distinct cell), or
+    None if one does not read."""
+    import numpy as np
+
+    def convert(cell: str) -> int | None:
+        try:
+            moment = utc_time(ctx, cell if cell.strip() else None, column, 0)
+        except CollectorError:
+            return None
+        return (moment - _EPOCH) // timedelta(microseconds=1)
+
+    found = by_value(cells, convert)
+    if found is None:
+        return _parsed_us(cells)
+    values, codes = found
+    if any(value is None for value in values):
+        return None
+    return np.asarray(np.array(values, dtype=np.int64)[codes], dtype=np.int64)
+
+
+def _parsed_us(cells: Any) -> np.ndarray | None:
+    """As ``_utc_us``, for many distinct cells: one fixed layout, parsed by polars."""
     import numpy as np
     import polars as pl
 
@@ -270,6 +288,17 @@ def _utc_us(cells: Any) -> np.ndarray | None:
     except pl.exceptions.PolarsError:
         return None
     return np.asarray(parsed.cast(pl.Int64).to_numpy(), dtype=np.int64)
+
+
+def _cells(names: list[str], key: str) -> dict[str, str | None]:
+    """A row as ``_tabular`` gives it (None for a blank cell), from the joined cells of ``names``."""
+    return {name: cell if cell.strip() else None for name, cell in zip(names, key.split("\x00"), strict=True)}
+
+
+def pa_strings(values: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.array(values, pa.string())
 
 
 def _issues(device: str, n: int, notes: list[tuple[int, str, Any]]) -> list[QualityIssue]:

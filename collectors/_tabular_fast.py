@@ -20,7 +20,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from collectors.base import SourceContext
 from sci.errors import CollectorError
@@ -35,11 +35,14 @@ MAX_BYTES: Final = 512 << 20
 MIN_BYTES = 1 << 20
 """Smaller files (on disk) are read row by row: that takes less than importing polars (tests set 0)."""
 BATCH_ROWS: Final = 65_536
+MAX_DISTINCT: Final = 4096
+"""Columns with at most this many distinct cells are converted per distinct cell (``by_value``)."""
 PLAIN_NUMBER: Final = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 """A number as Python's ``float`` and polars' cast both read it (no ``inf``/``nan``, ``_`` or spaces)."""
 _EDGE_SPACE: Final = r"^[\s\x1c-\x1f]|[\s\x1c-\x1f]$"
 """Leading or trailing characters ``str.strip`` removes (Unicode White_Space and the separators 1C-1F)."""
 _BOM: Final = b"\xef\xbb\xbf"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,19 @@ def numbers(series: pl.Series, *, empty_ok: bool) -> np.ndarray | None:
     if not bool(np.isfinite(values[filled.to_numpy()]).all()):
         return None
     return np.asarray(values, dtype=np.float64)
+
+
+def by_value(series: pl.Series, convert: Callable[[str], T]) -> tuple[list[T], np.ndarray] | None:
+    """Each distinct cell converted once, in Python (so exactly as the row path converts it), and each
+    row's index into those; None if the column holds more than ``MAX_DISTINCT`` distinct cells."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(series.to_arrow())
+    if len(encoded.dictionary) > MAX_DISTINCT:
+        return None
+    converted = [convert(cell) for cell in encoded.dictionary.to_pylist()]
+    return converted, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 # -- batches --------------------------------------------------------------------------------------------

@@ -115,6 +115,23 @@ def test_small_files_are_read_row_by_row(tmp_path: Path, monkeypatch: pytest.Mon
     assert _same("aws-carbon", path) == 0
 
 
+@pytest.mark.parametrize("path", FILES["aws-carbon"], ids=lambda p: p.name)
+def test_aws_columns_of_many_distinct_cells_read_the_same(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Times of many distinct cells are parsed by polars, not per cell; devices then go row by row."""
+    monkeypatch.setattr(tabular_fast, "MAX_DISTINCT", 1)
+    _same("aws-carbon", path)
+    import polars as pl
+
+    from collectors import _aws_carbon_fast
+
+    cells = pl.Series(["2025-03-01 00:00:00Z", "2025-03-01T00:00:00", "2025-02-28 23:00:00Z"])
+    got = _aws_carbon_fast._utc_us(SourceContext(path=path, device="d"), cells, "t")
+    assert got is not None
+    assert [int(x) for x in got] == [1740787200000000, 1740787200000000, 1740783600000000]
+
+
 def test_aws_model_version_option_reads_the_same(tmp_path: Path) -> None:
     path = ROOT / "fixtures" / "aws_carbon" / "carbon_emissions_v3_scopes.csv"
     for wanted in ("v3.0.0", "v2.0.0", " ", 3):
