@@ -88,6 +88,7 @@ def items(ctx: SourceContext) -> list[Item] | None:
     if table is None or not table.height:
         return None
     rows = _Rows.read(ctx, table, columns)
+    del table  # _Rows.read let go of the text columns too
     if rows is None:
         return None
     notes = rows.notes()
@@ -96,7 +97,7 @@ def items(ctx: SourceContext) -> list[Item] | None:
 
 class _Rows:
     def __init__(self, table: PlainCsv, columns: dict[str, int]) -> None:
-        self.table = table
+        self.table: PlainCsv | None = table
         self.columns = columns
         self.n = table.height
         self.scoped = any(c in columns for c in SCOPE_COLUMNS)
@@ -119,9 +120,11 @@ class _Rows:
             return None
         if not rows._figures() or not rows._devices():
             return None
+        rows.table = None  # the text columns are read: let them go before the records are built
         return rows
 
     def cell(self, name: str) -> Any:
+        assert self.table is not None
         return self.table.column(self.columns[name])
 
     def _version_ok(self, wanted: object) -> bool:
@@ -202,8 +205,8 @@ class _Rows:
         keys = pl.DataFrame({name: self.cell(name) for name in names}).select(
             pl.concat_str(names, separator="\x00")  # no NUL in a plain file
         )
-        found = by_value(keys.to_series(), lambda key: _device(_cells(names, key)))
-        if found is None:
+        found = by_value(keys.to_series(), lambda key: _device(_cells(names, key)), always=True)
+        if found is None:  # pragma: no cover - always
             return False
         devices, self.device_codes = found
         self.device_names = pa_strings(devices)

@@ -36,7 +36,8 @@ MIN_BYTES = 1 << 20
 """Smaller files (on disk) are read row by row: that takes less than importing polars (tests set 0)."""
 BATCH_ROWS: Final = 65_536
 MAX_DISTINCT: Final = 4096
-"""Columns with at most this many distinct cells are converted per distinct cell (``by_value``)."""
+"""Columns with at most this many distinct cells (or a quarter of the rows) are converted per distinct
+cell (``by_value``)."""
 PLAIN_NUMBER: Final = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 """A number as Python's ``float`` and polars' cast both read it (no ``inf``/``nan``, ``_`` or spaces)."""
 _EDGE_SPACE: Final = r"^[\s\x1c-\x1f]|[\s\x1c-\x1f]$"
@@ -150,14 +151,17 @@ def numbers(series: pl.Series, *, empty_ok: bool) -> np.ndarray | None:
     return np.asarray(values, dtype=np.float64)
 
 
-def by_value(series: pl.Series, convert: Callable[[str], T]) -> tuple[list[T], np.ndarray] | None:
+def by_value(
+    series: pl.Series, convert: Callable[[str], T], *, always: bool = False
+) -> tuple[list[T], np.ndarray] | None:
     """Each distinct cell converted once, in Python (so exactly as the row path converts it), and each
-    row's index into those; None if the column holds more than ``MAX_DISTINCT`` distinct cells."""
+    row's index into those; None (unless ``always``) if the column holds more than ``MAX_DISTINCT``
+    distinct cells and more than a quarter of its rows."""
     import numpy as np
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(series.to_arrow())
-    if len(encoded.dictionary) > MAX_DISTINCT:
+    if not always and len(encoded.dictionary) > max(MAX_DISTINCT, len(series) // 4):
         return None
     converted = [convert(cell) for cell in encoded.dictionary.to_pylist()]
     return converted, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)

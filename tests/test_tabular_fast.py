@@ -119,17 +119,22 @@ def test_small_files_are_read_row_by_row(tmp_path: Path, monkeypatch: pytest.Mon
 def test_aws_columns_of_many_distinct_cells_read_the_same(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Times of many distinct cells are parsed by polars, not per cell; devices then go row by row."""
-    monkeypatch.setattr(tabular_fast, "MAX_DISTINCT", 1)
-    _same("aws-carbon", path)
+    """Times of many distinct cells are parsed by polars (one layout), not per distinct cell."""
     import polars as pl
 
     from collectors import _aws_carbon_fast
 
-    cells = pl.Series(["2025-03-01 00:00:00Z", "2025-03-01T00:00:00", "2025-02-28 23:00:00Z"])
-    got = _aws_carbon_fast._utc_us(SourceContext(path=path, device="d"), cells, "t")
-    assert got is not None
-    assert [int(x) for x in got] == [1740787200000000, 1740787200000000, 1740783600000000]
+    monkeypatch.setattr(tabular_fast, "MAX_DISTINCT", 0)
+    _same("aws-carbon", path)
+    cells = pl.Series(
+        ["2025-03-01 00:00:00Z", "2025-03-01T00:00:00", "2025-02-28 23:00:00.5Z", "2024-02-29 12:00:00"]
+    )
+    by_cell = _aws_carbon_fast._utc_us(SourceContext(path=path, device="d"), cells, "t")
+    parsed = _aws_carbon_fast._parsed_us(cells)
+    assert by_cell is not None
+    assert parsed is not None
+    assert by_cell.tolist() == parsed.tolist()
+    assert _aws_carbon_fast._parsed_us(pl.Series(["2025-02-29 00:00:00Z"])) is None
 
 
 def test_aws_model_version_option_reads_the_same(tmp_path: Path) -> None:
