@@ -25,6 +25,7 @@ from collectors._tabular_fast import (
     by_value,
     constant,
     float_array,
+    in_calendar,
     numbers,
     plain_csv,
     runs_by_at,
@@ -290,7 +291,8 @@ def _parsed_us(cells: Any) -> np.ndarray | None:
         )
     except pl.exceptions.PolarsError:
         return None
-    return np.asarray(parsed.cast(pl.Int64).to_numpy(), dtype=np.int64)
+    us = np.asarray(parsed.cast(pl.Int64).to_numpy(), dtype=np.int64)
+    return us if in_calendar(us) else None
 
 
 def _cells(names: list[str], key: str) -> dict[str, str | None]:

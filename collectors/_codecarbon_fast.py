@@ -28,6 +28,7 @@ from collectors._tabular_fast import (
     batches,
     constant,
     float_array,
+    in_calendar,
     no_edge_space,
     numbers,
     plain_csv,
@@ -198,7 +199,8 @@ def _wall_us(stamps: Any) -> np.ndarray | None:
         )
     except pl.exceptions.PolarsError:
         return None
-    return np.asarray(parsed.cast(pl.Int64).to_numpy(), dtype=np.int64)
+    wall_us = np.asarray(parsed.cast(pl.Int64).to_numpy(), dtype=np.int64)
+    return wall_us if in_calendar(wall_us) else None
 
 
 def _utc(wall_us: np.ndarray, clock: LocalClock) -> tuple[np.ndarray, list[tuple[int, str]]] | None:

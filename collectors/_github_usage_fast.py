@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from collectors._ci import ci_options, sku_runner
-from collectors._tabular_fast import batches, constant, float_array, no_edge_space, numbers, plain_csv
+from collectors._tabular_fast import (
+    batches,
+    constant,
+    float_array,
+    in_calendar,
+    no_edge_space,
+    numbers,
+    plain_csv,
+)
 from collectors.base import SourceContext
 from collectors.github_usage_csv import METHOD, MINUTE_UNITS, REQUIRED, _column
 from sci.errors import CollectorError
@@ -113,22 +121,14 @@ def _excluded(device: str, cell: dict[str, Any], minutes_rows: np.ndarray) -> li
     return issues
 
 
-def _records(ctx: SourceContext, cell: dict[str, Any], minutes_rows: np.ndarray) -> list[Item] | None:
-    import numpy as np
-    import polars as pl
-    import pyarrow as pa
-
-    rows = np.flatnonzero(minutes_rows)
-    n = len(rows)
-    if not n:
-        return []
-    skus = cell["sku"].gather(rows)
+def _specs(ctx: SourceContext, skus: list[str]) -> dict[str, tuple[Any, ...]] | None:
+    """The runner facts of each SKU, as ``job_record`` puts them; None if one is unknown."""
     try:
         options = ci_options(ctx)
     except CollectorError:
         return None  # the row path raises it
     specs = {}
-    for sku in skus.unique().to_list():
+    for sku in skus:
         spec = options.lookup(sku) or options.lookup(sku_runner(sku) or sku)
         if spec is None:
             return None
@@ -138,15 +138,38 @@ def _records(ctx: SourceContext, cell: dict[str, Any], minutes_rows: np.ndarray)
             spec.tdp_w,
             spec.resource_share,
         )
-    dates = cell["date"].gather(rows)
-    quantity = numbers(cell["quantity"].gather(rows), empty_ok=False)
-    if quantity is None or bool((np.abs(quantity) > 1e12).any()) or not bool(dates.str.contains(_DATE).all()):
+    return specs
+
+
+def _days_us(dates: Any) -> np.ndarray | None:
+    """Each ``YYYY-MM-DD`` date's midnight (UTC) in microseconds since the epoch, or None."""
+    import numpy as np
+    import polars as pl
+
+    if not bool(dates.str.contains(_DATE).all()):
         return None
     try:
         days = dates.str.to_date("%Y-%m-%d", strict=True).cast(pl.Int64).to_numpy()
     except pl.exceptions.PolarsError:
         return None
     start_us = np.asarray(days, dtype=np.int64) * _DAY_US
+    return start_us if in_calendar(start_us) else None
+
+
+def _records(ctx: SourceContext, cell: dict[str, Any], minutes_rows: np.ndarray) -> list[Item] | None:
+    import numpy as np
+    import pyarrow as pa
+
+    rows = np.flatnonzero(minutes_rows)
+    n = len(rows)
+    if not n:
+        return []
+    skus = cell["sku"].gather(rows)
+    specs = _specs(ctx, skus.unique().to_list())
+    quantity = numbers(cell["quantity"].gather(rows), empty_ok=False)
+    start_us = _days_us(cell["date"].gather(rows))
+    if specs is None or quantity is None or start_us is None or bool((np.abs(quantity) > 1e12).any()):
+        return None
     index = {sku: i for i, sku in enumerate(specs)}
     codes = pa.array(np.array([index[sku] for sku in skus.to_list()], dtype=np.int32))
     values = list(specs.values())

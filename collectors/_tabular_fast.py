@@ -20,6 +20,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from collectors.base import SourceContext
@@ -43,6 +44,9 @@ PLAIN_NUMBER: Final = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+
 _EDGE_SPACE: Final = r"^[\s\x1c-\x1f]|[\s\x1c-\x1f]$"
 """Leading or trailing characters ``str.strip`` removes (Unicode White_Space and the separators 1C-1F)."""
 _BOM: Final = b"\xef\xbb\xbf"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST_US: Final = (datetime(2, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_LATEST_US: Final = (datetime(9998, 12, 31, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 T = TypeVar("T")
 
 
@@ -149,6 +153,12 @@ def numbers(series: pl.Series, *, empty_ok: bool) -> np.ndarray | None:
     if not bool(np.isfinite(values[filled.to_numpy()]).all()):
         return None
     return np.asarray(values, dtype=np.float64)
+
+
+def in_calendar(us: np.ndarray) -> bool:
+    """Every time (microseconds since the epoch) within 0002-01-01..9998-12-31: Python's ``datetime``
+    range with room for a day either side (polars also reads year 0 and beyond 9999)."""
+    return not len(us) or bool(int(us.min()) >= _EARLIEST_US and int(us.max()) < _LATEST_US)
 
 
 def by_value(

@@ -511,3 +511,27 @@ def test_a_plain_file_reads_as_text_columns(tmp_path: Path) -> None:
     assert table.header == ["a", "b", "c"]
     assert table.frame.rows() == [("1", "x y"), ("2", "é")]
     assert table.column(2).to_list() == ["x y", "é"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("codecarbon", "timestamp,run_id,duration,cpu_energy\n0000-06-01T12:00:00,r,1.0,0.1\n"),
+        ("codecarbon", "timestamp,run_id,duration,cpu_energy\n9999-12-31T23:00:00,r,1.0,0.1\n"),
+        ("codecarbon", "timestamp,run_id,duration,cpu_energy\n0001-01-01T00:30:00,r,7200.0,0.1\n"),
+        ("github-usage", _GH_HEADER + "\n0000-01-20,Actions,Compute - UBUNTU,3,minute,0,1,a,r\n"),
+        ("github-usage", _GH_HEADER + "\n9999-12-31,Actions,Compute - UBUNTU,3,minute,0,1,a,r\n"),
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_read_the_same(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="ascii")
+    _same(name, path)
+
+
+def test_aws_times_beyond_python_datetime_are_left_to_the_row_path() -> None:
+    import polars as pl
+
+    from collectors import _aws_carbon_fast
+
+    assert _aws_carbon_fast._parsed_us(pl.Series(["0000-03-01 00:00:00Z"])) is None
