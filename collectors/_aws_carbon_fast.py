@@ -173,7 +173,9 @@ class _Rows:
             units = self.cell(unit_name).filter(given)
             if any(G_PER_UNIT.get(unit.casefold()) != G_PER_TONNE for unit in units.unique().to_list()):
                 return None
-        return np.asarray(values * G_PER_TONNE, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            grams = np.asarray(values * G_PER_TONNE, dtype=np.float64)
+        return grams if bool(np.isfinite(grams[given]).all()) else None  # else the row path's Record fails
 
     def _figures(self) -> bool:
         import numpy as np
@@ -241,14 +243,15 @@ class _Rows:
         lbm_sum = np.zeros(self.n)
         mbm_sum = np.zeros(self.n)
         mbm_all = ~np.isnan(self.mbm_g)
-        for (_, lbm, mbm), present in zip(self.parts, given, strict=True):
-            lbm_sum = np.where(present, lbm_sum + lbm, lbm_sum)
-            mbm_sum = np.where(present, mbm_sum + np.nan_to_num(mbm), mbm_sum)
-            mbm_all &= ~present | ~np.isnan(mbm)
-        floor_g = MISMATCH_ABS_T * G_PER_TONNE
-        location = np.abs(lbm_sum - self.lbm_g) > np.maximum(floor_g, MISMATCH_REL * np.abs(self.lbm_g))
-        mbm_total = np.nan_to_num(self.mbm_g)
-        market = np.abs(mbm_sum - mbm_total) > np.maximum(floor_g, MISMATCH_REL * np.abs(mbm_total))
+        with np.errstate(over="ignore", invalid="ignore"):  # sums may overflow, as Python's do
+            for (_, lbm, mbm), present in zip(self.parts, given, strict=True):
+                lbm_sum = np.where(present, lbm_sum + lbm, lbm_sum)
+                mbm_sum = np.where(present, mbm_sum + np.nan_to_num(mbm), mbm_sum)
+                mbm_all &= ~present | ~np.isnan(mbm)
+            floor_g = MISMATCH_ABS_T * G_PER_TONNE
+            location = np.abs(lbm_sum - self.lbm_g) > np.maximum(floor_g, MISMATCH_REL * np.abs(self.lbm_g))
+            mbm_total = np.nan_to_num(self.mbm_g)
+            market = np.abs(mbm_sum - mbm_total) > np.maximum(floor_g, MISMATCH_REL * np.abs(mbm_total))
         return [
             (1, _MISMATCH.format("location-based"), any_part & location),
             (2, _MISMATCH.format("market-based"), any_part & mbm_all & market),

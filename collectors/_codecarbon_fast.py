@@ -74,9 +74,10 @@ def items(ctx: SourceContext) -> list[Item] | None:
     if int(start_us.min()) < _EARLIEST_US:
         return None
     runs = _Groups.of(rows.run_ids, start_us)
-    found: list[Item] = list(_issues(ctx, rows, flagged, runs))
-    found.extend(_records(ctx, rows, runs.final, start_us, end_us))
-    return found
+    records = _records(ctx, rows, runs.final, start_us, end_us)
+    if records is None:
+        return None
+    return [*_issues(ctx, rows, flagged, runs), *records]
 
 
 def _read(ctx: SourceContext) -> _Rows | None:
@@ -410,8 +411,9 @@ def _with_detail(issue: QualityIssue, detail: str) -> QualityIssue:
 
 def _records(
     ctx: SourceContext, rows: _Rows, final: np.ndarray, start_us: np.ndarray, end_us: np.ndarray
-) -> list[Item]:
-    """The records of each run's last row, runs in order (as ``_Parser._emit``)."""
+) -> list[Item] | None:
+    """The records of each run's last row, runs in order (as ``_Parser._emit``); None if a figure
+    overflows (the row path fails there)."""
     import numpy as np
     import pyarrow as pa
 
@@ -428,12 +430,16 @@ def _records(
     total = total[pos]
     first = first[pos, col]
     emissions = rows.emissions_kg[row]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         shared = np.where(
             total > 0,
             emissions * G_PER_KG * energy / total,
             np.where(first, emissions * G_PER_KG, 0.0),
         )
+        it_kwh = energy / rows.pue[row]
+    given = ~np.isnan(emissions)
+    if not (bool(np.isfinite(it_kwh).all()) and bool(np.isfinite(shared[given]).all())):
+        return None  # the row path's Record refuses an overflow
     codes = pa.array(col.astype(np.int8))
     n = len(row)
     return list(
@@ -449,8 +455,8 @@ def _records(
                 ),
                 "start_utc": times(start_us[row]),
                 "end_utc": times(end_us[row]),
-                "energy_kwh": float_array(energy / rows.pue[row]),
-                "reported_carbon_g": float_array(shared, ~np.isnan(emissions)),
+                "energy_kwh": float_array(it_kwh),
+                "reported_carbon_g": float_array(shared, given),
                 "pue_divided": float_array(rows.pue[row]),
             },
         )

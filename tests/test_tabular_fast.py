@@ -329,7 +329,7 @@ _AWS_V2 = "model_version,usage_account_id,product_code,usage_period_start,usage_
 )
 _AWS_ODD = _odd("version", "unit", "blank", "quote", "space", "swap", "noz", "empty")
 _AWS_FIGURE = st.one_of(
-    st.sampled_from(["0.001000", "0.000500", "0.000000", "0.012345", ""]),
+    st.sampled_from(["0.001000", "0.000500", "0.000000", "0.012345", "", "1.7e302"]),
     st.floats(0, 0.1).map(lambda x: f"{x:.6f}"),
 )
 
@@ -535,3 +535,20 @@ def test_aws_times_beyond_python_datetime_are_left_to_the_row_path() -> None:
     from collectors import _aws_carbon_fast
 
     assert _aws_carbon_fast._parsed_us(pl.Series(["0000-03-01 00:00:00Z"])) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("codecarbon", "timestamp,run_id,duration,cpu_energy,pue\n2026-06-01T12:00:00,r,1.0,1e10,1e-300\n"),
+        ("codecarbon", "timestamp,run_id,duration,emissions,cpu_energy\n2026-06-01T12:00:00,r,1.0,1e306,1\n"),
+        ("aws-carbon", _AWS_V2 + "\nv2,1,EC2,2025-03-01 00:00:00Z,2025-04-01 00:00:00Z,1e303,MTCO2e,,\n"),
+    ],
+)
+def test_figures_that_overflow_fail_as_on_the_row_path(tmp_path: Path, name: str, text: str) -> None:
+    """The row path's Record refuses an infinite figure (a ValueError, not this path's to change)."""
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="ascii")
+    for batches in (False, True):
+        with pytest.raises(ValueError, match="not finite"):
+            _items(name, path, batches=batches)
