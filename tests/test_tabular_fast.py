@@ -81,6 +81,8 @@ def _outcome(name: str, path: Path, *, batches: bool, **kw: Any) -> tuple[Any, A
         return _expanded(_items(name, path, batches=batches, **kw))
     except CollectorError as exc:
         return str(exc), exc.hint, 0
+    except ValueError as exc:  # the row path's Record refusing an overflowed figure: the same either way
+        return "ValueError", str(exc), 0
 
 
 def _same(name: str, path: Path, **kw: Any) -> int:
