@@ -1,18 +1,18 @@
 """The vectorised path shared by the tabular collectors (codecarbon, github-usage, aws-carbon CSV).
 
-A collector asks :func:`plain_csv` for the file; it gives the header and every row as columns of text
-(polars) only when the file is *plain*: UTF-8 without quotes, CR, NUL or blank lines, every line ended and
-holding exactly the header's number of fields, at least ``MIN_BYTES`` on disk and no larger than
-``MAX_BYTES`` decompressed. For such a file the row
-paths' CSV readers give exactly these cells, with the line of row ``i`` (0-based) being ``i + 2``. Anything
-else gives None and the collector reads the file row by row, as before, so odd files keep their exact
-findings and errors. The collector's own checks then decide, column by column, whether its rows read as
-the row path would read them (plain numbers, times of one layout, no edge whitespace); if not, it too
-falls back before yielding anything.
+A collector asks :func:`plain_csv` for the columns it uses; it gives them as text (polars) only when the
+file is *plain*: UTF-8 without quotes, CR, NUL or blank lines, every line ended and holding exactly the
+header's number of fields, at least ``MIN_BYTES`` on disk and no larger than ``MAX_BYTES`` decompressed.
+For such a file the row paths' CSV readers give exactly these cells, with the line of row ``i``
+(0-based) being ``i + 2``. Anything else gives None and the collector reads the file row by row, as
+before, so odd files keep their exact findings and errors. The collector's own checks then decide,
+column by column, whether its rows read as the row path would read them (plain numbers, times of one
+layout, no edge whitespace); if not, it too falls back before yielding anything.
 
-The helpers here: cell tests (:func:`plain_number`, :func:`no_edge_space`), number columns, Arrow
-tables in ``SAMPLE_COLUMNS`` order (:func:`batches`), and the issue runs of ``collectors._runs.Runs``
-computed over arrays (:func:`runs_by_at`).
+The helpers here: cell tests (:func:`no_edge_space`, :func:`in_calendar`), number columns
+(:func:`numbers`), conversion per distinct cell with the row path's own functions (:func:`by_value`),
+Arrow tables in ``SAMPLE_COLUMNS`` order (:func:`batches`), and the issue runs of
+``collectors._runs.Runs`` computed over arrays (:func:`runs_by_at`).
 """
 
 from __future__ import annotations
