@@ -85,6 +85,13 @@ class AwsCarbonExport:
         return sniff_columns(head, "total_lbm_emissions_value", "usage_account_id")
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
+        if ctx.batches:  # the consumer takes RecordBatch items: read a plain CSV at once
+            from collectors import _aws_carbon_fast
+
+            found = _aws_carbon_fast.items(ctx)
+            if found is not None:
+                yield from found
+                return
         with open_table(ctx) as table:
             yield from _Parser(ctx, table).run()
 

@@ -61,6 +61,13 @@ class CodecarbonCsv:
         return False
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
+        if ctx.batches:  # the consumer takes RecordBatch items: read a plain file at once
+            from collectors import _codecarbon_fast
+
+            found = _codecarbon_fast.items(ctx)
+            if found is not None:
+                yield from found
+                return
         yield from _Parser(ctx).run()
 
 

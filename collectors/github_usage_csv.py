@@ -67,6 +67,13 @@ class GithubUsageCsv:
         return False
 
     def parse(self, ctx: SourceContext) -> Iterator[Item]:
+        if ctx.batches:  # the consumer takes RecordBatch items: read a plain file at once
+            from collectors import _github_usage_fast
+
+            found = _github_usage_fast.items(ctx)
+            if found is not None:
+                yield from found
+                return
         yield from _Parser(ctx).run()
 
 
