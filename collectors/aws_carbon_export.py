@@ -9,6 +9,7 @@ different ``model_version``s are never mixed in one file. Format and rules: ``do
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -168,7 +169,14 @@ class _Parser:
                 f"{stem}_emissions_unit {unit!r} is not a unit sci-report knows (AWS writes MTCO2e)",
                 "check the export: a changed unit would change every figure; nothing of this file is stored",
             )
-        return value * factor
+        grams = value * factor
+        if not math.isfinite(grams):
+            raise self.ctx.error(
+                line,
+                f"{stem}_emissions_value {value:g} {unit} is too large to count ({grams} g)",
+                "check this value against the export AWS delivered (an exponent gone wrong?)",
+            )
+        return grams
 
     def _row(self, line: int, row: Row) -> Iterator[Item]:
         if not self._version_ok(line, row):

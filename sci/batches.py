@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from sci.model import Component, Record, RecordBatch, Tier
+from sci.model import FLOAT_FIELDS, Component, Record, RecordBatch, Tier
 from sci.units import J_PER_KWH
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ def _doubtful(table: pa.Table, max_power_w: Mapping[str, float]) -> Any:
 
     false = pa.scalar(False)
     doubt = pc.fill_null(pc.less(table.column("utilisation"), 0.0), false)
+    for name in FLOAT_FIELDS:  # not finite: as a Record it is refused (ingest: the file's error at its line)
+        doubt = pc.or_(doubt, pc.fill_null(pc.invert(pc.is_finite(table.column(name))), false))
     doubt = pc.or_(doubt, pc.fill_null(pc.greater(table.column("utilisation"), 1.0), false))
     for name in ("energy_kwh", "carbon_g", "runtime_s", "tdp_w"):
         doubt = pc.or_(doubt, pc.fill_null(pc.less(table.column(name), 0.0), false))

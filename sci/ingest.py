@@ -13,7 +13,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 import collectors
 from collectors.base import SourceContext, numbered_lines
 from sci.config import AUTO_COLLECTOR, Config, SourceConfig
-from sci.errors import ConfigError, SciError
-from sci.model import Action, IssueKind, Item, QualityIssue, RecordBatch
+from sci.errors import CollectorError, ConfigError, SciError
+from sci.model import Action, IssueKind, Item, QualityIssue, RecordBatch, RecordValueError
 from sci.prefetch import prefetched
 from sci.screen import screened
 from sci.store import FileMeta, Store, StoredFile
@@ -223,7 +223,8 @@ def _ingest_one(
     if observer:
         observer.start(planned, fingerprint.size_bytes)
     try:
-        items = screened(cls().parse(_context(planned, observer)), source.max_power_w, planned.device)
+        parsed = _finite(cls().parse(_context(planned, observer)), planned.path)
+        items = screened(parsed, source.max_power_w, planned.device)
         counts = store.replace_file(meta, prefetched(items, heavy=_is_batch))
     except BaseException:
         if observer:
@@ -231,6 +232,20 @@ def _ingest_one(
         raise
     kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
     return _report(observer, FileOutcome(planned.name, kind, records=counts.records, issues=counts.issues))
+
+
+def _finite(items: Iterator[Item], path: Path) -> Iterator[Item]:
+    """``items``, with a record whose figure overflowed (1e308 tonnes, in grams) reported as the file's
+    error at its line, like any other unreadable value, instead of escaping as a ValueError."""
+    try:
+        yield from items
+    except RecordValueError as exc:
+        raise CollectorError(
+            path,
+            exc.line,
+            f"{exc.name} comes to {exc.value} once converted: a figure too large to count",
+            hint="check this line's value and unit against the original (an exponent or unit gone wrong?)",
+        ) from None
 
 
 def _is_batch(item: Item) -> bool:

@@ -87,11 +87,20 @@ class Record:
         for name in FLOAT_FIELDS:
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
-                raise ValueError(f"Record.{name} is not finite: {value}")
+                raise RecordValueError(name, value, self.line)
 
     @property
     def duration_s(self) -> float:
         return (self.end_utc - self.start_utc).total_seconds()
+
+
+class RecordValueError(ValueError):
+    """A record's figure is not a finite number (a value in the file overflowed a float once converted:
+    1e308 tonnes in grams). Ingest reports it as the file's error at ``line``."""
+
+    def __init__(self, name: str, value: float, line: int) -> None:
+        super().__init__(f"Record.{name} is not finite: {value}")
+        self.name, self.value, self.line = name, value, line
 
 
 class IssueKind(StrEnum):

@@ -27,7 +27,7 @@ from collectors.github_usage_csv import GithubUsageCsv
 from sci.batches import records_of
 from sci.config import DEFAULT_MAX_POWER_W
 from sci.errors import CollectorError
-from sci.model import Item, QualityIssue, Record, RecordBatch
+from sci.model import Item, QualityIssue, Record, RecordBatch, RecordValueError
 from sci.screen import screened
 from sci.store import FileMeta, Store
 
@@ -81,8 +81,8 @@ def _outcome(name: str, path: Path, *, batches: bool, **kw: Any) -> tuple[Any, A
         return _expanded(_items(name, path, batches=batches, **kw))
     except CollectorError as exc:
         return str(exc), exc.hint, 0
-    except ValueError as exc:  # the row path's Record refusing an overflowed figure: the same either way
-        return "ValueError", str(exc), 0
+    except RecordValueError as exc:  # an overflowed figure: ingest reports it as the file's error there
+        return "RecordValueError", str(exc), exc.line
 
 
 def _same(name: str, path: Path, **kw: Any) -> int:
@@ -548,9 +548,15 @@ def test_aws_times_beyond_python_datetime_are_left_to_the_row_path() -> None:
     ],
 )
 def test_figures_that_overflow_fail_as_on_the_row_path(tmp_path: Path, name: str, text: str) -> None:
-    """The row path's Record refuses an infinite figure (a ValueError, not this path's to change)."""
+    """A figure that is infinite once converted fails both paths alike: a CollectorError naming the line
+    where the collector checks it (aws-carbon), else the Record's RecordValueError, which ingest reports
+    as the file's error at the record's line."""
     path = tmp_path / "f.csv"
     path.write_text(text, encoding="ascii")
+    outcomes = []
     for batches in (False, True):
-        with pytest.raises(ValueError, match="not finite"):
+        with pytest.raises((RecordValueError, CollectorError)) as caught:
             _items(name, path, batches=batches)
+        outcomes.append((type(caught.value), str(caught.value), getattr(caught.value, "line", None)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][2] == 2

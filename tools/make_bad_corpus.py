@@ -40,6 +40,7 @@ def variants(good: bytes) -> dict[str, bytes]:
         "huge_line": header + b"x" * 2_000_000 + b"\n" + b"".join(lines[3:]),
         "nan_values": _numbers(good, b"nan"),
         "inf_values": _numbers(good, b"inf"),
+        "huge_values": _numbers(good, b"1e308"),  # finite in the file, infinite once converted (t -> g)
         "negative_values": _numbers(good, None),
         "garbage_rows": header + b"\n".join(bytes(f"{i},;;\t??,{i * 7}", "ascii") for i in range(40)) + b"\n",
         "crlf": good.replace(b"\n", b"\r\n"),
@@ -65,6 +66,13 @@ HAND: dict[tuple[str, str], list[Edit]] = {
     ],
     ("scaphandre", "time_backwards"): [(b"1790000004.000246", b"1789999990.000246", 0)],
     ("aws-carbon", "wrong_units"): [(b"MTCO2e,0.012345", b"lbs,0.012345", 1)],
+    ("aws-carbon", "overflowing_figure"): [(b"MTCO2e,0.012345", b"MTCO2e,1e308", 1)],  # inf once in grams
+    ("aws-cur", "overflowing_figure"): [
+        (b"RunInstances,i-0a1b2c3d4e5f60001,1.0,", b"RunInstances,i-0a1b2c3d4e5f60001,1e308,", 1)
+    ],
+    ("azure-carbon", "overflowing_figure"): [
+        (b'"latestMonthEmissions": 0.1', b'"latestMonthEmissions": 1e308', 1)
+    ],
     ("aws-carbon", "timezone_less"): [
         (b"2025-04-01 00:00:00Z,2025-03-01 00:00:00Z", b"2025-04-01 00:00:00,2025-03-01 00:00:00", 1)
     ],
