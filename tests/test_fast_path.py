@@ -18,16 +18,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from batch_helpers import expanded
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import collectors._blocks as blocks
 from collectors.base import SourceContext
 from collectors.nvidia_smi_csv import NvidiaSmiCsv
-from sci.batches import records_of
 from sci.config import DEFAULT_MAX_POWER_W
 from sci.errors import CollectorError
-from sci.model import Item, QualityIssue, Record, RecordBatch
+from sci.model import Item, QualityIssue, Record
 from sci.screen import screened
 from sci.store import FileMeta, Store
 
@@ -49,25 +49,10 @@ def _items(path: Path, *, batches: bool, **kw: Any) -> list[Item]:
     return list(NvidiaSmiCsv().parse(ctx))
 
 
-def _expanded(items: list[Item]) -> tuple[list[Record], list[QualityIssue], int]:
-    records: list[Record] = []
-    issues: list[QualityIssue] = []
-    batches = 0
-    for item in items:
-        if isinstance(item, RecordBatch):
-            records.extend(records_of(item))
-            batches += 1
-        elif isinstance(item, Record):
-            records.append(item)
-        else:
-            issues.append(item)
-    return records, issues, batches
-
-
 def _outcome(path: Path, *, batches: bool, **kw: Any) -> tuple[Any, Any, int]:
     """Records and issues in a canonical order (or the error), and how many batches came."""
     try:
-        records, issues, n = _expanded(_items(path, batches=batches, **kw))
+        records, issues, n = expanded(_items(path, batches=batches, **kw))
     except CollectorError as exc:
         return str(exc), exc.hint, 0
     return sorted(records, key=lambda r: (r.line, r.device)), sorted(issues, key=repr), n
@@ -208,7 +193,7 @@ def _mixed_log(tmp_path: Path) -> Path:
 
 
 def _screened(path: Path, *, batches: bool) -> tuple[list[Record], list[QualityIssue], int]:
-    return _expanded(list(screened(_items(path, batches=batches), DEFAULT_MAX_POWER_W, "node")))
+    return expanded(list(screened(_items(path, batches=batches), DEFAULT_MAX_POWER_W, "node")))
 
 
 @pytest.mark.usefixtures("block_sizes")
@@ -252,7 +237,7 @@ def test_store_holds_the_same_rows_from_batches(tmp_path: Path) -> None:
 def test_a_batch_round_trips_to_records(tmp_path: Path) -> None:
     path = tmp_path / "gpu.csv"
     path.write_text(HEADER + "\n" + "".join(_rows(3000)), encoding="ascii")
-    records, _, n = _expanded(_items(path, batches=True))
+    records, _, n = expanded(_items(path, batches=True))
     assert n > 0
     assert all(r.start_utc.tzinfo is UTC for r in records)
 

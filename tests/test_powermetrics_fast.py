@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from batch_helpers import expanded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,9 +21,8 @@ import collectors._blocks as blocks
 import collectors._powermetrics_fast as fast
 from collectors.base import SourceContext
 from collectors.powermetrics_text import PowermetricsText
-from sci.batches import records_of
 from sci.errors import CollectorError
-from sci.model import Item, QualityIssue, Record, RecordBatch
+from sci.model import Item, Record, RecordBatch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "powermetrics"
 SIZES = [(120, 240), (400, 4000), (1 << 16, 1 << 24)]
@@ -39,18 +39,7 @@ def _outcome(path: Path, *, batches: bool) -> tuple[Any, Any, int]:
         items = _items(path, batches=batches)
     except CollectorError as exc:
         return str(exc), exc.hint, 0
-    records: list[Record] = []
-    issues: list[QualityIssue] = []
-    n = 0
-    for item in items:
-        if isinstance(item, RecordBatch):
-            records.extend(records_of(item))
-            n += 1
-        elif isinstance(item, Record):
-            records.append(item)
-        else:
-            issues.append(item)
-    return records, issues, n
+    return expanded(items)
 
 
 def _same(path: Path, monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, int]) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from batch_helpers import expanded
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,10 +25,9 @@ from collectors.aws_carbon_export import AwsCarbonExport
 from collectors.base import SourceContext
 from collectors.codecarbon_csv import CodecarbonCsv
 from collectors.github_usage_csv import GithubUsageCsv
-from sci.batches import records_of
 from sci.config import DEFAULT_MAX_POWER_W
 from sci.errors import CollectorError
-from sci.model import Item, QualityIssue, Record, RecordBatch, RecordValueError
+from sci.model import Item, RecordValueError
 from sci.screen import screened
 from sci.store import FileMeta, Store
 
@@ -60,25 +60,10 @@ def _items(name: str, path: Path, *, batches: bool, **kw: Any) -> list[Item]:
     return list(COLLECTORS[name]().parse(ctx))
 
 
-def _expanded(items: list[Item]) -> tuple[list[Record], list[QualityIssue], int]:
-    records: list[Record] = []
-    issues: list[QualityIssue] = []
-    batches = 0
-    for item in items:
-        if isinstance(item, RecordBatch):
-            records.extend(records_of(item))
-            batches += 1
-        elif isinstance(item, Record):
-            records.append(item)
-        else:
-            issues.append(item)
-    return records, issues, batches
-
-
 def _outcome(name: str, path: Path, *, batches: bool, **kw: Any) -> tuple[Any, Any, int]:
     """Records and issues in the order they came (or the error), and how many batches came."""
     try:
-        return _expanded(_items(name, path, batches=batches, **kw))
+        return expanded(_items(name, path, batches=batches, **kw))
     except CollectorError as exc:
         return str(exc), exc.hint, 0
     except RecordValueError as exc:  # an overflowed figure: ingest reports it as the file's error there
@@ -247,7 +232,7 @@ def test_codecarbon_fast_path_is_taken_on_a_plain_file(tmp_path: Path) -> None:
     path = tmp_path / "emissions.csv"
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
     assert _same("codecarbon", path) > 0
-    _, issues, _ = _expanded(_items("codecarbon", path, batches=True))
+    _, issues, _ = expanded(_items("codecarbon", path, batches=True))
     assert {i.kind for i in issues} == {"ambiguous-local-time", "tool-estimate"}
 
 
@@ -420,7 +405,7 @@ def _mixed_codecarbon(tmp_path: Path) -> Path:
 def test_screen_drops_and_counts_the_same_rows(tmp_path: Path) -> None:
     path = _mixed_codecarbon(tmp_path)
     got = [
-        _expanded(list(screened(_items("codecarbon", path, batches=b), DEFAULT_MAX_POWER_W, "node")))[:2]
+        expanded(list(screened(_items("codecarbon", path, batches=b), DEFAULT_MAX_POWER_W, "node")))[:2]
         for b in (False, True)
     ]
     order = {"cpu": 0, "gpu": 1, "dram": 2}
