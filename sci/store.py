@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sci.errors import StoreError
 from sci.intervals import IntervalCheck
 from sci.model import FLOAT_FIELDS, Item, QualityIssue, Record, RecordBatch
+from sci.series import FileSeries
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -215,14 +216,14 @@ class Store:
         """
         issues: list[QualityIssue] = []
 
-        def tables(file_id: int) -> Iterator[pa.Table]:
+        def tables() -> Iterator[pa.Table]:
             for batch in _record_batches(items, issues):
                 if isinstance(batch, RecordBatch):
-                    yield _batch_table(batch, file_id, meta.platform)
+                    yield batch.table.select(list(SAMPLE_COLUMNS))
                 else:
-                    yield _samples_table(batch, file_id, meta.platform)
+                    yield _samples_table(batch)
 
-        return self._store_file(meta, tables, issues)
+        return self._store_file(meta, tables(), issues)
 
     def import_file(
         self, meta: FileMeta, samples: Iterable[pa.Table], issues: list[QualityIssue]
@@ -230,17 +231,12 @@ class Store:
         """Replace everything stored for ``meta.path`` with already-parsed rows (a shard's batches), in one
         transaction, as ``replace_file`` does.
 
-        ``samples`` have the ``SAMPLE_COLUMNS`` (naive UTC times); ``file_id`` and ``platform`` are added.
+        ``samples`` have the ``SAMPLE_COLUMNS`` (naive UTC times).
         """
-
-        def tables(file_id: int) -> Iterator[pa.Table]:
-            for table in samples:
-                yield _with_file(table.select(list(SAMPLE_COLUMNS)), file_id, meta.platform)
-
-        return self._store_file(meta, tables, issues)
+        return self._store_file(meta, (table.select(list(SAMPLE_COLUMNS)) for table in samples), issues)
 
     def _store_file(
-        self, meta: FileMeta, tables: Callable[[int], Iterable[pa.Table]], issues: list[QualityIssue]
+        self, meta: FileMeta, tables: Iterable[pa.Table], issues: list[QualityIssue]
     ) -> IngestCounts:
         """The one transaction of ``replace_file`` and ``import_file``: the file's row, its samples (as they
         come, gathered into INSERTs), then its issues (``issues`` is complete once ``tables`` is consumed)."""
@@ -257,7 +253,7 @@ class Store:
                 assert row is not None
                 file_id = int(row[0])
                 check = IntervalCheck()
-                records = self._insert_tables(tables(file_id), check)
+                records = self._insert_tables(tables, check, self._file_series(file_id, meta.platform))
                 self._insert_issues(issues, file_id)
                 self._con.execute(
                     queries()["finish_file"],
@@ -285,22 +281,33 @@ class Store:
         return [r["path"] for r in self.query("all_paths")]
 
     def _delete_file(self, file_id: int) -> None:
-        for name in ("delete_file_samples", "delete_file_issues", "delete_file"):
+        for name in ("delete_file_samples", "delete_file_series", "delete_file_issues", "delete_file"):
             self._con.execute(queries()[name], {"file_id": file_id})
 
-    def _insert_tables(self, tables: Iterable[pa.Table], check: IntervalCheck) -> int:
-        """Insert ``tables`` (store columns) gathered up to ``INSERT_ROWS`` an INSERT; the rows inserted."""
+    def _file_series(self, file_id: int, platform: str) -> FileSeries:
+        ((first_id,),) = self._con.execute("SELECT coalesce(max(series_id), 0) + 1 FROM series").fetchall()
+        return FileSeries(file_id, platform, int(first_id))
+
+    def _insert_tables(self, tables: Iterable[pa.Table], check: IntervalCheck, series: FileSeries) -> int:
+        """Insert ``tables`` (``SAMPLE_COLUMNS``): their new series at once, their values gathered up to
+        ``INSERT_ROWS`` an INSERT; the rows inserted."""
         records = 0
         pending: list[pa.Table] = []
         for table in tables:
+            if not table.num_rows:
+                continue
             check.add(table)
-            if pending and (table.schema != pending[0].schema or _rows(pending) >= INSERT_ROWS):
-                self._insert_samples(pending)
+            split = series.split(table)
+            if split.new_series is not None:
+                self._con.from_arrow(split.new_series).insert_into("series")
+            values = split.values
+            if pending and (values.schema != pending[0].schema or _rows(pending) >= INSERT_ROWS):
+                self._insert_values(pending)
                 pending = []
-            pending.append(table)
+            pending.append(values)
             records += table.num_rows
         if pending:
-            self._insert_samples(pending)
+            self._insert_values(pending)
         return records
 
     def _insert_issues(self, issues: list[QualityIssue], file_id: int) -> None:
@@ -311,14 +318,14 @@ class Store:
             finally:
                 self._con.unregister("_issues")
 
-    def _insert_samples(self, tables: list[pa.Table]) -> None:
+    def _insert_values(self, tables: list[pa.Table]) -> None:
         """One INSERT of several batches: DuckDB scans and appends their chunks in parallel, in order (about
         twice as fast as one INSERT per batch on two cores; rows stay in line order, so sums over them are
         the same float in every run). A relation, not a registered view: a registered Arrow
         table stays referenced until the transaction ends (RSS grew ~200 MiB per million rows)."""
         import pyarrow as pa
 
-        self._con.from_arrow(pa.concat_tables(tables)).insert_into("samples")
+        self._con.from_arrow(pa.concat_tables(tables)).insert_into("sample_values")
 
     def arrow_batches(self, name: str, **params: Any) -> Iterator[pa.RecordBatch]:
         """A named query's rows as Arrow batches of up to ``BATCH_ROWS`` * 4, read as they are taken (take
@@ -434,14 +441,12 @@ def _rows(tables: list[pa.Table]) -> int:
     return sum(t.num_rows for t in tables)
 
 
-def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table:
+def _samples_table(batch: list[Record]) -> pa.Table:
+    """Records as a table of the ``SAMPLE_COLUMNS``."""
     import pyarrow as pa
 
-    n = len(batch)
     columns: dict[str, Any] = {
-        "file_id": pa.array([file_id] * n, pa.int32()),
         "line": pa.array([r.line for r in batch], pa.int32()),
-        "platform": pa.array([platform] * n, pa.string()),
         "device": pa.array([r.device for r in batch], pa.string()),
         "component": pa.array([str(r.component) for r in batch], pa.string()),
         "tier": pa.array([str(r.tier) for r in batch], pa.string()),
@@ -453,21 +458,7 @@ def _samples_table(batch: list[Record], file_id: int, platform: str) -> pa.Table
         columns[name] = pa.array([getattr(r, name) for r in batch], pa.float64())
     columns["device_model"] = pa.array([r.device_model for r in batch], pa.string())
     columns["scope"] = pa.array([r.scope for r in batch], pa.string())
-    order = ("file_id", "line", "platform", *SAMPLE_COLUMNS[1:])
-    return pa.table({name: columns[name] for name in order})
-
-
-def _batch_table(batch: RecordBatch, file_id: int, platform: str) -> pa.Table:
-    """A collector's columnar batch (``SAMPLE_COLUMNS``) with the store's file_id and platform columns."""
-    return _with_file(batch.table.select(list(SAMPLE_COLUMNS)), file_id, platform)
-
-
-def _with_file(table: pa.Table, file_id: int, platform: str) -> pa.Table:
-    import pyarrow as pa
-
-    n = table.num_rows
-    table = table.add_column(0, "file_id", pa.repeat(pa.scalar(file_id, pa.int32()), n))
-    return table.add_column(2, "platform", pa.repeat(pa.scalar(platform, pa.string()), n))
+    return pa.table({name: columns[name] for name in SAMPLE_COLUMNS})
 
 
 def _issues_table(issues: list[QualityIssue], file_id: int) -> pa.Table:

@@ -225,7 +225,7 @@ def test_store_holds_the_same_rows_from_batches(tmp_path: Path) -> None:
             items = screened(_items(path, batches=batches), DEFAULT_MAX_POWER_W, "node")
             counts = store.replace_file(meta, items)
             rows = store._con.execute(
-                "SELECT * EXCLUDE (file_id) FROM samples ORDER BY line, device"
+                "SELECT * EXCLUDE (rowid, file_id) FROM samples ORDER BY line, device"
             ).fetchall()
             issues = store._con.execute(
                 "SELECT * EXCLUDE (file_id) FROM quality_issues ORDER BY ALL"

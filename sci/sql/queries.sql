@@ -11,7 +11,14 @@ WHERE sha256 = $sha256 AND duplicate_of IS NULL AND list_contains($platforms, pl
 ORDER BY path;
 
 -- name: delete_file_samples
-DELETE FROM samples WHERE file_id = $file_id;
+-- A file's series_ids are consecutive (sci/series.py): the range lets the scan skip other files' blocks.
+DELETE FROM sample_values
+WHERE series_id BETWEEN (SELECT min(series_id) FROM series WHERE file_id = $file_id)
+                    AND (SELECT max(series_id) FROM series WHERE file_id = $file_id)
+  AND series_id IN (SELECT series_id FROM series WHERE file_id = $file_id);
+
+-- name: delete_file_series
+DELETE FROM series WHERE file_id = $file_id;
 
 -- name: delete_file_issues
 DELETE FROM quality_issues WHERE file_id = $file_id;
