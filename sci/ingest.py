@@ -13,8 +13,10 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import astuple, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -23,13 +25,12 @@ from zoneinfo import ZoneInfo
 import collectors
 from collectors.base import SourceContext, numbered_lines
 from sci.config import AUTO_COLLECTOR, Config, SourceConfig
+from sci.digest import Digest, Fingerprint, fingerprint
 from sci.errors import CollectorError, ConfigError, SciError
 from sci.model import Action, IssueKind, Item, QualityIssue, RecordBatch, RecordValueError
 from sci.prefetch import prefetched
 from sci.screen import screened
 from sci.store import FileMeta, Store, StoredFile
-
-HASH_CHUNK_BYTES = 1 << 20
 
 
 class Outcome(StrEnum):
@@ -151,13 +152,30 @@ def ingest(
     the store, else the first by name) and the others are recorded as duplicates of it. Only files of
     ``platforms`` (the configured ones) can hold records for another.
     """
-    prints = {p.name: _fingerprint(p.path) for p in files}
+    sizes = {p.name: _size(p.path) for p in files}
+    stored, counts = store.stored_sizes(), Counter(sizes.values())
+    prints = {  # only these bytes can equal a stored file's or each other's: the rest are hashed as parsed
+        p.name: fingerprint(p.path) for p in files if sizes[p.name] in stored or counts[sizes[p.name]] > 1
+    }
     holders = _holders(store, prints, platforms)
-    return [_ingest_one(store, p, prints[p.name], holders[p.name], observer) for p in files]
+    return [
+        _ingest_one(store, p, prints.get(p.name) or sizes[p.name], holders.get(p.name), observer)
+        for p in files
+    ]
 
 
-def _holders(store: Store, prints: dict[str, _Fingerprint], platforms: list[str]) -> dict[str, str | None]:
-    """For each file, the file whose records count for its bytes, or None where its own records count."""
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise SciError(
+            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
+        ) from None
+
+
+def _holders(store: Store, prints: dict[str, Fingerprint], platforms: list[str]) -> dict[str, str | None]:
+    """For each hashed file, the file whose records count for its bytes, or None where its own records
+    count (as for every file not hashed first: no other file has its size)."""
     groups: dict[str, list[str]] = {}
     for name in sorted(prints):
         groups.setdefault(prints[name].sha256, []).append(name)
@@ -187,15 +205,18 @@ def prune(store: Store, files: list[PlannedFile], platforms: Sequence[str]) -> l
 
 
 def _ingest_one(
-    store: Store, planned: PlannedFile, fingerprint: _Fingerprint, twin: str | None, observer: Observer | None
+    store: Store, planned: PlannedFile, known: Fingerprint | int, twin: str | None, observer: Observer | None
 ) -> FileOutcome:
+    """Ingest one file; ``known`` is its fingerprint, or only its size when it is to be hashed as parsed
+    (no stored file has that size, so it is not unchanged and has no twin)."""
     source = planned.source
     cls = collectors.load(planned.collector)
     stored = store.stored_file(planned.name)
+    fingerprint, size = (known, known.size_bytes) if isinstance(known, Fingerprint) else (None, known)
     meta = FileMeta(
         path=planned.name,
-        sha256=fingerprint.sha256,
-        size_bytes=fingerprint.size_bytes,
+        sha256=fingerprint.sha256 if fingerprint else "",  # set at the end of the transaction if ""
+        size_bytes=size,
         collector=cls.name,
         collector_version=cls.version,
         platform=source.platform,
@@ -203,9 +224,9 @@ def _ingest_one(
         options_digest=_options_digest(planned),
         duplicate_of=twin,
     )
-    if stored is not None and _same(stored_meta=stored, meta=meta):
+    if fingerprint and stored is not None and _same(stored_meta=stored, meta=meta):
         return _report(observer, FileOutcome(planned.name, Outcome.UNCHANGED, records=stored.record_count))
-    if twin is not None:
+    if fingerprint and twin is not None:
         lines = _count_lines(planned)
         issue = QualityIssue(
             kind=IssueKind.DUPLICATE_FILE,
@@ -221,11 +242,13 @@ def _ingest_one(
             observer, FileOutcome(planned.name, Outcome.DUPLICATE, issues=1, detail=f"same as {twin}")
         )
     if observer:
-        observer.start(planned, fingerprint.size_bytes)
+        observer.start(planned, meta.size_bytes)
     try:
-        parsed = _finite(cls().parse(_context(planned, observer)), planned.path)
-        items = screened(parsed, source.max_power_w, planned.device)
-        counts = store.replace_file(meta, prefetched(items, heavy=_is_batch))
+        with Digest(planned.path) if fingerprint is None else nullcontext() as digest:
+            parsed = _finite(cls().parse(_context(planned, observer)), planned.path)
+            items = screened(prefetched(parsed, heavy=_is_batch), source.max_power_w, planned.device)
+            late = (lambda: astuple(digest.result())) if digest is not None else None
+            counts = store.replace_file(meta, items, digest=late)
     except BaseException:
         if observer:
             observer.finish(None)
@@ -342,31 +365,9 @@ def _device(source: SourceConfig, path: Path) -> str:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Fingerprint:
-    sha256: str
-    size_bytes: int
-
-
-def _fingerprint(path: Path) -> _Fingerprint:
-    """sha256 and size in bytes of a file, in one streaming pass."""
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with path.open("rb") as stream:
-            while chunk := stream.read(HASH_CHUNK_BYTES):
-                digest.update(chunk)
-                size += len(chunk)
-    except OSError as exc:
-        raise SciError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
-        ) from None
-    return _Fingerprint(digest.hexdigest(), size)
-
-
 def file_sha256(path: Path) -> str:
     """The sha256 of a file's bytes, as ingest records it."""
-    return _fingerprint(path).sha256
+    return fingerprint(path).sha256
 
 
 def _options_digest(planned: PlannedFile) -> str:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,9 @@ from sci.series import FileSeries
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+Digest = Callable[[], tuple[str, int]]
+"""A file's ``(sha256, size_bytes)``, computed while its records are parsed."""
 
 BATCH_ROWS = 65_536
 INGEST_MEMORY_LIMIT = "512MB"
@@ -208,11 +211,15 @@ class Store:
 
     # -- ingest ---------------------------------------------------------------------------------
 
-    def replace_file(self, meta: FileMeta, items: Iterable[Item]) -> IngestCounts:
+    def replace_file(
+        self, meta: FileMeta, items: Iterable[Item], *, digest: Digest | None = None
+    ) -> IngestCounts:
         """Replace everything stored for ``meta.path`` with ``items``, in one transaction.
 
         If ``items`` raises (a malformed line), the transaction is rolled back and the store holds what
-        it held before: the old version of the file, or nothing of it.
+        it held before: the old version of the file, or nothing of it. With ``digest`` (a file hashed
+        while it is parsed), its ``(sha256, size_bytes)``, taken once every item is stored, replace
+        ``meta``'s in the same transaction.
         """
         issues: list[QualityIssue] = []
 
@@ -223,7 +230,7 @@ class Store:
                 else:
                     yield _samples_table(batch)
 
-        return self._store_file(meta, tables(), issues)
+        return self._store_file(meta, tables(), issues, digest)
 
     def import_file(
         self, meta: FileMeta, samples: Iterable[pa.Table], issues: list[QualityIssue]
@@ -236,7 +243,11 @@ class Store:
         return self._store_file(meta, (table.select(list(SAMPLE_COLUMNS)) for table in samples), issues)
 
     def _store_file(
-        self, meta: FileMeta, tables: Iterable[pa.Table], issues: list[QualityIssue]
+        self,
+        meta: FileMeta,
+        tables: Iterable[pa.Table],
+        issues: list[QualityIssue],
+        digest: Digest | None = None,
     ) -> IngestCounts:
         """The one transaction of ``replace_file`` and ``import_file``: the file's row, its samples (as they
         come, gathered into INSERTs), then its issues (``issues`` is complete once ``tables`` is consumed)."""
@@ -255,6 +266,7 @@ class Store:
                 check = IntervalCheck()
                 records = self._insert_tables(tables, check, self._file_series(file_id, meta.platform))
                 self._insert_issues(issues, file_id)
+                sha256, size_bytes = digest() if digest is not None else (None, None)
                 self._con.execute(
                     queries()["finish_file"],
                     {
@@ -262,6 +274,8 @@ class Store:
                         "record_count": records,
                         "issue_count": len(issues),
                         "distinct_intervals": check.ordered or None,
+                        "sha256": sha256,
+                        "size_bytes": size_bytes,
                     },
                 )
             self._con.execute("CHECKPOINT")  # now, under the limit (at close it would load every block)
@@ -276,6 +290,9 @@ class Store:
             if old is not None:
                 self._delete_file(old.file_id)
         return old is not None
+
+    def stored_sizes(self) -> set[int]:
+        return {int(r["size_bytes"]) for r in self.query("stored_sizes")}
 
     def paths(self) -> list[str]:
         return [r["path"] for r in self.query("all_paths")]

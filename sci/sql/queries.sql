@@ -34,9 +34,15 @@ VALUES ($path, $sha256, $size_bytes, $collector, $collector_version, $platform, 
 RETURNING file_id;
 
 -- name: finish_file
+-- sha256 and size_bytes are NULL when known at the start (FileMeta), set when hashed beside the parse.
 UPDATE files SET record_count = $record_count, issue_count = $issue_count,
-                 distinct_intervals = $distinct_intervals
+                 distinct_intervals = $distinct_intervals,
+                 sha256 = coalesce($sha256, sha256), size_bytes = coalesce($size_bytes, size_bytes)
 WHERE file_id = $file_id;
+
+-- name: stored_sizes
+-- The sizes of the stored files: a file of another size cannot have the same bytes as any of them.
+SELECT DISTINCT size_bytes FROM files;
 
 -- name: data_bounds
 -- The span of the records of the given platforms.
