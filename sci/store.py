@@ -178,14 +178,20 @@ class Store:
                 f"{self.path} has schema version {current}; this sci-report knows up to {known[-1][0]}",
                 hint="upgrade sci-report to read this store",
             )
-        for version, name, sql in known:
-            if version <= current:
-                continue
-            with self._transaction():
-                self._con.execute(sql)
-                self._con.execute(
-                    "INSERT INTO schema_migrations VALUES ($1, $2, $3)", [version, name, _utc_now_naive()]
-                )
+        pending = [(version, name, sql) for version, name, sql in known if version > current]
+        if not pending:
+            return
+        self._con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")  # migration 6 rewrites every record
+        try:
+            for version, name, sql in pending:
+                with self._transaction():
+                    self._con.execute(sql)
+                    self._con.execute(
+                        "INSERT INTO schema_migrations VALUES ($1, $2, $3)", [version, name, _utc_now_naive()]
+                    )
+            self._con.execute("CHECKPOINT")
+        finally:
+            self._con.execute("RESET memory_limit")
 
     # -- queries --------------------------------------------------------------------------------
 
