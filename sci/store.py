@@ -3,7 +3,8 @@
 - Versioned migrations from ``sql/migrations/NNN_name.sql``, recorded in ``schema_migrations``.
 - Named queries from ``sql/queries.sql`` with DuckDB ``$name`` parameters.
 - An ingest is one transaction: a failure leaves nothing of that file behind.
-- Records go in as Arrow batches, never row by row.
+- Records go in as Arrow batches, never row by row: what runs of records share into ``series``, each
+  record's own values into ``sample_values`` (``sci/series.py``); the ``samples`` view joins them back.
 """
 
 from __future__ import annotations
