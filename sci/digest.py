@@ -36,10 +36,19 @@ def fingerprint(path: Path, stop: threading.Event | None = None) -> Fingerprint:
                 digest.update(chunk)
                 size += len(chunk)
     except OSError as exc:
-        raise SciError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
-        ) from None
+        raise unreadable(path, exc) from None
     return Fingerprint(digest.hexdigest(), size)
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+
+
+def unreadable(path: Path, exc: OSError) -> SciError:
+    return SciError(f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions")
 
 
 class Digest:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import collectors
 from collectors.base import SourceContext, numbered_lines
 from sci.config import AUTO_COLLECTOR, Config, SourceConfig
-from sci.digest import Digest, Fingerprint, fingerprint
+from sci.digest import Digest, Fingerprint, file_size, fingerprint
 from sci.errors import CollectorError, ConfigError, SciError
 from sci.model import Action, IssueKind, Item, QualityIssue, RecordBatch, RecordValueError
 from sci.prefetch import prefetched
@@ -152,7 +152,7 @@ def ingest(
     the store, else the first by name) and the others are recorded as duplicates of it. Only files of
     ``platforms`` (the configured ones) can hold records for another.
     """
-    sizes = {p.name: _size(p.path) for p in files}
+    sizes = {p.name: file_size(p.path) for p in files}
     stored, counts = store.stored_sizes(), Counter(sizes.values())
     prints = {  # only these bytes can equal a stored file's or each other's: the rest are hashed as parsed
         p.name: fingerprint(p.path) for p in files if sizes[p.name] in stored or counts[sizes[p.name]] > 1
@@ -162,15 +162,6 @@ def ingest(
         _ingest_one(store, p, prints.get(p.name) or sizes[p.name], holders.get(p.name), observer)
         for p in files
     ]
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError as exc:
-        raise SciError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
-        ) from None
 
 
 def _holders(store: Store, prints: dict[str, Fingerprint], platforms: list[str]) -> dict[str, str | None]:

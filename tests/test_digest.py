@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from team_helpers import add_job, copy_team
 
 from sci import app
 from sci.config import load_config
@@ -19,14 +20,10 @@ from sci.digest import Digest, fingerprint
 from sci.errors import CollectorError
 from sci.ingest import Outcome
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 def team(tmp_path: Path) -> Path:
-    target = tmp_path / "team"
-    shutil.copytree(ROOT / "examples" / "team", target, ignore=shutil.ignore_patterns("out", "*.duckdb*"))
-    return target
+    return copy_team(tmp_path)
 
 
 def _stored(team: Path) -> dict[str, tuple[str, int]]:
@@ -54,12 +51,7 @@ def test_files_hashed_while_parsed_get_their_true_sha256_and_size(team: Path) ->
 def test_a_file_grown_is_replaced_and_hashed_anew(team: Path) -> None:
     config = load_config(team / "sci.toml")
     app.run_ingest(config)
-    jobs = team / "ci" / "jobs-2026-10.csv"
-    jobs.write_text(
-        jobs.read_text(encoding="utf-8")
-        + "2026-10-31T20:00:00Z,2026-10-31T20:10:00Z,GitHub Actions 1,r,ci.yml,lint,999\n",
-        encoding="utf-8",
-    )
+    add_job(team)
     outcomes = {o.name: o.outcome for o in app.run_ingest(config)}
     assert outcomes["ci/jobs-2026-10.csv"] == Outcome.REPLACED
     assert (

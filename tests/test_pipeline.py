@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from team_helpers import add_job, copy_team
 
 from collectors.base import SourceContext
 from collectors.powermetrics_text import PowermetricsText
@@ -38,9 +39,7 @@ def _ctx(path: Path, device: str) -> SourceContext:
 
 @pytest.fixture
 def team(tmp_path: Path) -> Path:
-    target = tmp_path / "team"
-    shutil.copytree(ROOT / "examples" / "team", target, ignore=shutil.ignore_patterns("out", "*.duckdb*"))
-    return target
+    return copy_team(tmp_path)
 
 
 def config_of(team: Path) -> Config:
@@ -72,12 +71,7 @@ def test_a_changed_file_replaces_only_its_own_rows(team: Path) -> None:
     config = config_of(team)
     app.run_ingest(config)
     before = {row[0]: row[1:] for row in samples(config)}
-    jobs = team / "ci" / "jobs-2026-10.csv"
-    jobs.write_text(
-        jobs.read_text(encoding="utf-8")
-        + "2026-10-31T20:00:00Z,2026-10-31T20:10:00Z,GitHub Actions 1,r,ci.yml,lint,999\n",
-        encoding="utf-8",
-    )
+    add_job(team)
     outcomes = {o.name: o.outcome for o in app.run_ingest(config)}
     assert outcomes["ci/jobs-2026-10.csv"] == Outcome.REPLACED
     assert {v for k, v in outcomes.items() if k != "ci/jobs-2026-10.csv"} == {Outcome.UNCHANGED}
