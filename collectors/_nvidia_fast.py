@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from collectors._blocks import Block
+from collectors._blocks import Block, count_byte
 from sci.model import Action, IssueKind, Item, RecordBatch
 from sci.units import J_PER_KWH
 
@@ -49,7 +49,7 @@ def fast_block(  # noqa: PLR0911 - each return is a reason to read the block lin
     """The items of ``block`` (issues, then one ``RecordBatch``), or None to read it line by line."""
     import polars as pl
 
-    if layout.key < 0 or block.data.count(b",") != block.count * (layout.n - 1):
+    if layout.key < 0 or count_byte(block.data, b",") != block.count * (layout.n - 1):
         return None
     frame = _read(block, layout)
     if frame is None:

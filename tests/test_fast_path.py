@@ -253,3 +253,8 @@ def test_cli_import_loads_no_heavy_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+@given(st.binary(max_size=300), st.sampled_from([b"\n", b",", b"\x00", b"\xff"]))
+def test_count_byte_counts_as_bytes_count(data: bytes, byte: bytes) -> None:
+    assert blocks.count_byte(data, byte) == data.count(byte)
