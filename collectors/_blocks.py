@@ -4,7 +4,8 @@
 ``Block``; a collector whose vectorised path cannot take a block calls ``unroll`` and then gets its lines
 one by one, as ``numbered_lines`` gives them (``(number, text, ended)``, BOM dropped, UTF-8 checked). A
 block is only ever ASCII without carriage returns: anything else comes as lines. Block
-sizes start small (the header and first rows are read line by line) and double up to ``MAX_BLOCK_BYTES``;
+sizes start small (the header and first rows are read line by line) and double up to ``MAX_BLOCK_BYTES``
+(or the caller's ``max_bytes``);
 after an unrolled block they start small again, so an odd stretch of a file costs little.
 """
 
@@ -37,8 +38,9 @@ Entry = tuple[int, str, bool] | Block
 class BlockSource:
     """Iterate over ``Block`` s and ``(number, text, ended)`` lines of an open stream."""
 
-    def __init__(self, ctx: SourceContext, stream: BinaryIO) -> None:
+    def __init__(self, ctx: SourceContext, stream: BinaryIO, max_bytes: int | None = None) -> None:
         self._ctx = ctx
+        self._max_bytes = MAX_BLOCK_BYTES if max_bytes is None else max_bytes
         self._stream = stream
         self._size = FIRST_BLOCK_BYTES
         self._next_line = 1
@@ -66,7 +68,7 @@ class BlockSource:
         if block.first_line == 1 or not _plain(whole):
             self.unroll(block)
             return self.__next__()
-        self._size = min(self._size * 2, MAX_BLOCK_BYTES)
+        self._size = min(self._size * 2, self._max_bytes)
         return block
 
     def unroll(self, block: Block) -> None:

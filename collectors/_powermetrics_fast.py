@@ -18,9 +18,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import collectors._blocks as blocks
 import collectors.powermetrics_text as pt
-from collectors._blocks import BlockSource
-from collectors._powermetrics_scan import Kept, Placed, chained, header_times, power_values, read_ahead
+from collectors._powermetrics_scan import (
+    SCAN_BLOCK_BYTES,
+    Kept,
+    Placed,
+    chained,
+    header_times,
+    power_values,
+    read_ahead,
+)
 from sci.model import Action, Component, IssueKind, Item, RecordBatch
 from sci.units import MW_PER_W
 
@@ -41,7 +49,9 @@ def parse_blocks(state: _State, dispatch: _Dispatch) -> Iterator[Item]:
     number = 0
     ended = True
     with ctx.open_binary() as stream:
-        for entry in read_ahead(BlockSource(ctx, stream), _CODED):
+        for entry in read_ahead(
+            blocks.BlockSource(ctx, stream, min(SCAN_BLOCK_BYTES, blocks.MAX_BLOCK_BYTES)), _CODED
+        ):
             if isinstance(entry, Kept):
                 _block(state, dispatch, entry)
                 number, ended = entry.last_line, True

@@ -2,7 +2,9 @@
 
 - ``kept_lines``: the few lines of a block the line loop acts on, found with numpy over the block's bytes
   (newline positions, then the first 8 bytes of every line against the prefixes, then the rest of each
-  prefix on the candidates only), without splitting the block into lines.
+  prefix on the candidates only), without splitting the block into lines, and copied out. Blocks are
+  scanned ``SCAN_BLOCK_BYTES`` at a time, so that the scan's passes over the bytes stay in the cache, and
+  ``merged``: the kept lines of consecutive blocks go to the parse as one, which costs it per call.
 - ``header_times``: the elapsed time and header time of every sample header of a region at once (numpy
   over the fixed columns of the headers, a day start per distinct day and UTC offset).
 - ``power_values``: the values of a region's power lines at once (numpy over the bytes after each
@@ -38,8 +40,9 @@ _MAX_RESETS: Final = 64  # samples off the chain placed one by one before the re
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """The kept lines of a block, in order: line numbers, codes, and where each lies in the block's bytes
-    (``data``, ``raw`` its numpy view): ``starts`` to ``ends`` (the newline)."""
+    """The kept lines of one or more consecutive blocks, in order: line numbers, codes, and where each
+    lies in ``data`` (the kept lines' bytes only, each with its newline; ``raw`` its numpy view):
+    ``starts`` to ``ends`` (the newline)."""
 
     numbers: Any  # numpy int64
     codes: Any  # numpy int8
@@ -60,7 +63,7 @@ class Kept:
 
 def kept_lines(block: Block, coded: tuple[tuple[str, int], ...]) -> Kept:
     """The lines of ``block`` that start with one of the ``coded`` prefixes (each with its code; no
-    prefix is a prefix of another, each is at least 8 bytes long)."""
+    prefix is a prefix of another, each is at least 8 bytes long), their bytes copied out of the block."""
     import numpy as np
 
     data = block.data
@@ -77,8 +80,43 @@ def kept_lines(block: Block, coded: tuple[tuple[str, int], ...]) -> Kept:
         for prefix, code in coded:
             _mark(codes, (first, words), (starts, ends), prefix.encode("ascii"), code)
     keep = np.flatnonzero(codes >= 0)
+    return _compact(block, keep, codes[keep], starts[keep], ends[keep])
+
+
+def _compact(block: Block, keep: Any, codes: Any, starts: Any, ends: Any) -> Kept:
+    """Lines ``keep`` of ``block`` (``starts`` .. ``ends`` of its bytes) as a ``Kept`` of their bytes
+    only (gathered with numpy, which releases the GIL)."""
+    import numpy as np
+
+    data, numbers = block.data, keep + block.first_line
     last_line = block.first_line + block.count - 1
-    return Kept(keep + block.first_line, codes[keep], starts[keep], ends[keep], data, raw, last_line)
+    if not len(starts):
+        return Kept(numbers, codes, starts, ends, b"", np.zeros(0, dtype=np.uint8), last_line)
+    lengths = ends - starts + 1
+    placed = np.cumsum(lengths) - lengths  # where each line begins in the kept bytes
+    at = np.repeat(starts - placed, lengths) + np.arange(int(placed[-1] + lengths[-1]))
+    raw = np.frombuffer(data, dtype=np.uint8)[at]
+    kept = raw.tobytes()
+    return Kept(numbers, codes, placed, placed + lengths - 1, kept, raw, last_line)
+
+
+def merged(parts: list[Kept]) -> Kept:
+    """One ``Kept`` of the kept lines of consecutive blocks ``parts``, as if they were one block."""
+    import numpy as np
+
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0, *(len(part.data) for part in parts[:-1])])
+    data = b"".join(part.data for part in parts)
+    return Kept(
+        np.concatenate([part.numbers for part in parts]),
+        np.concatenate([part.codes for part in parts]),
+        np.concatenate([part.starts + at for part, at in zip(parts, offsets.tolist(), strict=True)]),
+        np.concatenate([part.ends + at for part, at in zip(parts, offsets.tolist(), strict=True)]),
+        data,
+        np.frombuffer(data, dtype=np.uint8),
+        parts[-1].last_line,
+    )
 
 
 def _mark(codes: Any, read: tuple[Any, Any], lines: tuple[Any, Any], prefix: bytes, code: int) -> None:
@@ -340,17 +378,19 @@ def _inside(us: Any) -> bool:
     return bool(((us >= pt._MIN_US) & (us <= pt._MAX_US)).all())
 
 
-_AHEAD: Final = 2  # blocks read ahead (each at most MAX_BLOCK_BYTES): what memory the thread may add
+_AHEAD: Final = 2  # items read ahead: what memory the thread may add (kept lines are a tenth of a log)
 _LINES: Final = 4096  # lines handed over at once
+_MERGED_LINES: Final = 1 << 16
+SCAN_BLOCK_BYTES: Final = 2 << 20
 _END: Final = object()
 Ahead = Kept | list[tuple[int, str, bool]]  # a block's kept lines, or lines one by one
 
 
 def read_ahead(entries: Iterator[Entry], coded: tuple[tuple[str, int], ...]) -> Iterator[Ahead]:
-    """The kept lines of each block of ``entries`` (a ``BlockSource``) and its other entries (lines) in
-    lists, in order, read and found in a thread up to two blocks ahead of the caller (file reads and
-    numpy release the GIL). An exception raised reading comes out where the entry it stopped at would
-    have."""
+    """The kept lines of the blocks of ``entries`` (a ``BlockSource``; consecutive blocks merged, up to
+    ``_MERGED_LINES`` kept lines) and its other entries (lines) in lists, in order, read and found in a
+    thread up to two items ahead of the caller (file reads and numpy release the GIL). An exception
+    raised reading comes out where the entry it stopped at would have."""
     handed: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
 
@@ -365,25 +405,34 @@ def read_ahead(entries: Iterator[Entry], coded: tuple[tuple[str, int], ...]) -> 
 
     def work() -> None:
         lines: list[tuple[int, str, bool]] = []
+        parts: list[Kept] = []  # the kept lines of consecutive blocks, handed on as one
+        held = 0  # kept lines in parts
+
+        def hand_on() -> bool:
+            nonlocal lines, parts, held
+            done = put(lines) if lines else put(merged(parts)) if parts else True
+            lines, parts, held = [], [], 0
+            return done
+
         try:
             for entry in entries:
-                if not isinstance(entry, Block):
-                    lines.append(entry)
-                    if len(lines) >= _LINES:
-                        if not put(lines):
-                            return
-                        lines = []
+                if isinstance(entry, Block):
+                    if lines and not hand_on():
+                        return
+                    parts.append(kept := kept_lines(entry, coded))
+                    held += len(kept.numbers)
+                    if held >= _MERGED_LINES and not hand_on():
+                        return
                     continue
-                if lines and not put(lines):
+                if parts and not hand_on():
                     return
-                lines = []
-                if not put(kept_lines(entry, coded)):
+                lines.append(entry)
+                if len(lines) >= _LINES and not hand_on():
                     return
-            if lines and not put(lines):
-                return
-            put(_END)
+            if hand_on():
+                put(_END)
         except BaseException as exc:
-            if not lines or put(lines):
+            if hand_on():
                 put(exc)
 
     worker = threading.Thread(target=work, name="powermetrics-read-ahead", daemon=True)

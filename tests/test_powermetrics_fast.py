@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import collectors._blocks as blocks
 import collectors._powermetrics_fast as fast
+import collectors._powermetrics_scan as scan
 from collectors.base import SourceContext
 from collectors.powermetrics_text import PowermetricsText
 from sci.errors import CollectorError
@@ -49,6 +50,7 @@ def _same(path: Path, monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, int]) -
         patch.setattr(blocks, "FIRST_BLOCK_BYTES", sizes[0])
         patch.setattr(blocks, "MAX_BLOCK_BYTES", sizes[1])
         patch.setattr(fast, "BATCH_ROWS", 7)  # several batches per file
+        patch.setattr(scan, "_MERGED_LINES", 40)  # a few blocks' kept lines handed on at once
         quick = _outcome(path, batches=True)
     assert quick[:2] == slow[:2]
     return quick[2]

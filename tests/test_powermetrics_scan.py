@@ -89,6 +89,48 @@ def test_kept_lines_of_short_lines_and_tiny_blocks() -> None:
         ] + [i + 1 for i, text in enumerate(lines) if text.startswith("GPU Power:")]
 
 
+_HEADER_LINE = "*** Sampled system activity (Fri Nov 10 12:37:08 2023 +0000) (1000.58ms elapsed) ***"
+_SOME_LINES = st.lists(
+    st.sampled_from(
+        [
+            _HEADER_LINE,
+            "CPU Power: 12 mW",
+            "GPU Power: 3 mW",
+            "Package Power: 9 mW",
+            "CPU 0 idle: 1%",
+            "x",
+            "",
+        ]
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=_SOME_LINES, cut=st.integers(min_value=0, max_value=30))
+def test_kept_lines_copy_out_exactly_the_kept_lines_and_merge_as_one_block(
+    lines: list[str], cut: int
+) -> None:
+    prefixes = tuple(prefix for prefix, _ in fast._CODED)
+    kept = _kept(lines)
+    expected = [(i + 1, text) for i, text in enumerate(lines) if text.startswith(prefixes)]
+    assert list(zip(kept.numbers.tolist(), kept.texts(0, len(kept.numbers)), strict=True)) == expected
+    assert kept.data == b"".join(text.encode() + b"\n" for _, text in expected)
+    cut = min(cut, len(lines))
+    head, tail = lines[:cut], lines[cut:]
+    parts = [
+        scan.kept_lines(Block(first, len(part), ("\n".join(part) + "\n").encode()), fast._CODED)
+        for first, part in ((1, head), (cut + 1, tail))
+        if part
+    ]
+    if parts:
+        whole = scan.merged(parts)
+        assert whole.numbers.tolist() == kept.numbers.tolist()
+        assert whole.codes.tolist() == kept.codes.tolist()
+        assert whole.texts(0, len(whole.numbers)) == kept.texts(0, len(kept.numbers))
+        assert whole.last_line == len(lines)
+
+
 def _header(moment: str, offset: str = "+0000", ms: str = "1000.58") -> str:
     return f"*** Sampled system activity ({moment} {offset}) ({ms}ms elapsed) ***"
 
