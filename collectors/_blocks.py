@@ -15,7 +15,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from collectors.base import SourceContext, decode_line, read_error
 
@@ -25,11 +25,13 @@ MAX_BLOCK_BYTES = 16 << 20
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """Lines ``first_line`` .. ``first_line + count - 1``, each ended by ``\\n`` (``data`` ends with one)."""
+    """Lines ``first_line`` .. ``first_line + count - 1``, each ended by ``\\n`` (``data`` ends with one);
+    ``ends``: where each line's ``\\n`` is in ``data`` (numpy int64), if the source was asked for them."""
 
     first_line: int
     count: int
     data: bytes
+    ends: Any = None
 
 
 Entry = tuple[int, str, bool] | Block
@@ -38,9 +40,12 @@ Entry = tuple[int, str, bool] | Block
 class BlockSource:
     """Iterate over ``Block`` s and ``(number, text, ended)`` lines of an open stream."""
 
-    def __init__(self, ctx: SourceContext, stream: BinaryIO, max_bytes: int | None = None) -> None:
+    def __init__(
+        self, ctx: SourceContext, stream: BinaryIO, max_bytes: int | None = None, *, line_ends: bool = False
+    ) -> None:
         self._ctx = ctx
         self._max_bytes = MAX_BLOCK_BYTES if max_bytes is None else max_bytes
+        self._line_ends = line_ends  # find them once here rather than count them and find them again
         self._stream = stream
         self._size = FIRST_BLOCK_BYTES
         self._next_line = 1
@@ -63,13 +68,21 @@ class BlockSource:
                 self._pending.append((self._next_line, self._rest))
                 self._rest = b""
             return self.__next__()
-        block = Block(self._next_line, count_byte(whole, b"\n"), whole)
+        block = self._block(whole)
         self._next_line += block.count
         if block.first_line == 1 or not _plain(whole):
             self.unroll(block)
             return self.__next__()
         self._size = min(self._size * 2, self._max_bytes)
         return block
+
+    def _block(self, whole: bytes) -> Block:
+        if not self._line_ends:
+            return Block(self._next_line, count_byte(whole, b"\n"), whole)
+        import numpy as np
+
+        ends = np.flatnonzero(np.frombuffer(whole, dtype=np.uint8) == ord("\n"))
+        return Block(self._next_line, len(ends), whole, ends)
 
     def unroll(self, block: Block) -> None:
         """Give the lines of ``block`` next, one by one."""

@@ -50,7 +50,8 @@ def parse_blocks(state: _State, dispatch: _Dispatch) -> Iterator[Item]:
     ended = True
     with ctx.open_binary() as stream:
         for entry in read_ahead(
-            blocks.BlockSource(ctx, stream, min(SCAN_BLOCK_BYTES, blocks.MAX_BLOCK_BYTES)), _CODED
+            blocks.BlockSource(ctx, stream, min(SCAN_BLOCK_BYTES, blocks.MAX_BLOCK_BYTES), line_ends=True),
+            _CODED,
         ):
             if isinstance(entry, Kept):
                 _block(state, dispatch, entry)

@@ -69,7 +69,7 @@ def kept_lines(block: Block, coded: tuple[tuple[str, int], ...]) -> Kept:
     data = block.data
     size = len(data)
     raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == ord("\n"))  # every line of a block ends with one
+    ends = np.flatnonzero(raw == ord("\n")) if block.ends is None else block.ends  # every line ends with one
     starts = np.empty_like(ends)
     starts[:1] = 0
     starts[1:] = ends[:-1] + 1
