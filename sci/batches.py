@@ -78,14 +78,27 @@ def _doubtful(table: pa.Table, max_power_w: Mapping[str, float]) -> Any:
         pc.cast(pc.subtract(table.column("end_utc"), table.column("start_utc")), pa.int64()), 1e6
     )
     power_w = pc.divide(pc.multiply(table.column("energy_kwh"), float(J_PER_KWH)), duration_s)
-    for component, ceiling_w in max_power_w.items():
-        mine = pc.equal(table.column("component"), component)
-        over = pc.or_(
-            pc.fill_null(pc.greater(table.column("tdp_w"), ceiling_w * _MARGIN), false),
-            pc.fill_null(pc.greater(power_w, ceiling_w * _MARGIN), false),
-        )
-        doubt = pc.or_(doubt, pc.fill_null(pc.and_(mine, over), false))
+    ceiling_w = pc.multiply(_ceilings(table.column("component"), max_power_w), _MARGIN)  # null: none
+    over = pc.or_(
+        pc.fill_null(pc.greater(table.column("tdp_w"), ceiling_w), false),
+        pc.fill_null(pc.greater(power_w, ceiling_w), false),
+    )
+    doubt = pc.or_(doubt, over)
     return doubt
+
+
+def _ceilings(component: pa.ChunkedArray, max_power_w: Mapping[str, float]) -> pa.ChunkedArray:
+    """Each row's power ceiling (W) by its component, null where there is none: looked up once per
+    distinct component (the dictionary), not compared row by row per component."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = []
+    for chunk in component.chunks:
+        coded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        by_entry = pa.array([max_power_w.get(name) for name in coded.dictionary.to_pylist()], pa.float64())
+        chunks.append(pc.take(by_entry, coded.indices))
+    return pa.chunked_array(chunks, pa.float64())
 
 
 def max_line(batch: RecordBatch) -> int:

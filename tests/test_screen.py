@@ -59,3 +59,52 @@ def test_every_record_is_either_passed_on_or_counted(powers: list[float]) -> Non
     dropped = sum(i.rows for i in out if isinstance(i, QualityIssue))
     assert kept + dropped == len(powers)
     assert all(0 <= r.energy_kwh * 3_600_000 <= 10_000 for r in out if isinstance(r, Record) and r.energy_kwh)
+
+
+_COMPONENTS = st.sampled_from(["cpu", "gpu", "ane", "system", "unknown-part", None])
+_WATTS = st.one_of(st.none(), st.floats(min_value=0.0, max_value=30_000.0))
+
+
+@given(
+    rows=st.lists(st.tuples(_COMPONENTS, _WATTS, _WATTS), max_size=40),
+    dictionary=st.booleans(),
+)
+def test_the_batch_ceiling_test_flags_as_a_test_per_component_would(
+    rows: list[tuple[str | None, float | None, float | None]], dictionary: bool
+) -> None:
+    """``sci.batches._doubtful`` looks each row's ceiling up by its component; the same rows are flagged
+    as by the plain formulation, one comparison per component in the ceilings."""
+    import pyarrow as pa
+
+    from sci.batches import _doubtful
+    from sci.model import FLOAT_FIELDS
+
+    n = len(rows)
+    component = pa.array([c for c, _, _ in rows], pa.string())
+    start = pa.array([T0.replace(tzinfo=None)] * n, pa.timestamp("us"))
+    end = pa.array([(T0 + timedelta(seconds=2)).replace(tzinfo=None)] * n, pa.timestamp("us"))
+    columns = {name: pa.nulls(n, pa.float64()) for name in FLOAT_FIELDS}
+    columns["energy_kwh"] = pa.array(
+        [None if w is None else w * 2 / 3_600_000 for _, w, _ in rows], pa.float64()
+    )
+    columns["tdp_w"] = pa.array([t for _, _, t in rows], pa.float64())
+    table = pa.table(
+        {
+            **columns,
+            "component": component.dictionary_encode() if dictionary else component,
+            "start_utc": start,
+            "end_utc": end,
+        }
+    )
+    got = _doubtful(table, DEFAULT_MAX_POWER_W).to_pylist()
+    power_w = [
+        None if w is None else e * 3_600_000 / 2
+        for (_, w, _), e in zip(rows, columns["energy_kwh"].to_pylist(), strict=True)
+    ]
+    margin = 1.0 - 1e-9
+    expected = [
+        c in DEFAULT_MAX_POWER_W
+        and any(v is not None and v > DEFAULT_MAX_POWER_W[c] * margin for v in (p, t))
+        for (c, _, t), p in zip(rows, power_w, strict=True)
+    ]
+    assert got == expected
