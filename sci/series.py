@@ -97,21 +97,41 @@ class FileSeries:
 def _series_codes(table: pa.Table) -> Any:
     """Each row's series as a code 0..k-1, numbered in order of first appearance (an int64 numpy array).
 
-    Each column is dictionary-encoded (nulls as a value of their own); the codes so far are combined with
-    a varying column's and encoded again, so they stay below the row count."""
+    Each column is dictionary-encoded (nulls as a value of their own; a column of nulls only is skipped);
+    the codes so far are combined with a varying column's and encoded again, so they stay below the row
+    count."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     codes = np.zeros(table.num_rows, np.int64)
     for name in SERIES_COLUMNS:
-        encoded = pc.dictionary_encode(table[name].combine_chunks(), null_encoding="encode")
-        width = len(encoded.dictionary)
+        column = table[name]
+        if column.null_count == len(column):  # one value throughout: null
+            continue
+        indices, width = _column_codes(column)
         if width > 1:
-            combined = codes * width + encoded.indices.to_numpy(zero_copy_only=False)
+            combined = codes * width + indices
             codes = pc.dictionary_encode(pa.array(combined)).indices.to_numpy(zero_copy_only=False)
             codes = codes.astype(np.int64)
     return codes
+
+
+def _column_codes(column: pa.ChunkedArray) -> tuple[Any, int]:
+    """Each row's value of ``column`` as a code below the width (an int64 numpy array, and the width).
+    Equal values may have two codes (a dictionary with a value twice), which only costs a lookup in
+    ``FileSeries.split``: distinct values never share one."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunk = column.combine_chunks()
+    if pa.types.is_dictionary(chunk.type):  # the collector's own encoding: no hashing
+        width = len(chunk.dictionary)
+        indices = pc.fill_null(chunk.indices, width) if chunk.null_count else chunk.indices
+        return indices.to_numpy(zero_copy_only=False).astype(np.int64), width + (chunk.null_count > 0)
+    encoded = pc.dictionary_encode(chunk, null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
 
 
 def _exact(combo: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -39,20 +39,35 @@ def _row(draw: st.DrawFn, line: int) -> dict[str, Any]:
 @st.composite
 def batches(draw: st.DrawFn) -> list[pa.Table]:
     sizes = draw(st.lists(st.integers(1, 40), min_size=1, max_size=4))
+    coded = draw(st.booleans())  # string columns as collectors' dictionary arrays
     tables, line = [], 1
     for size in sizes:
         rows = [_row(draw, line + i) for i in range(size)]
         line += size
-        tables.append(_table(rows))
+        tables.append(_table(rows, coded=coded))
     return tables
 
 
-def _table(rows: list[dict[str, Any]]) -> pa.Table:
+def _table(rows: list[dict[str, Any]], *, coded: bool = False) -> pa.Table:
     kinds = {"line": pa.int32(), "start_utc": pa.timestamp("us"), "end_utc": pa.timestamp("us")}
     kinds.update({name: pa.string() for name in (*STRINGS, *NULLABLE_STRINGS)})
-    return pa.table(
-        {name: pa.array([r[name] for r in rows], kinds.get(name, pa.float64())) for name in SAMPLE_COLUMNS}
-    )
+    columns = {
+        name: pa.array([r[name] for r in rows], kinds.get(name, pa.float64())) for name in SAMPLE_COLUMNS
+    }
+    if coded:
+        columns.update(
+            {name: _twice_coded(columns[name].to_pylist()) for name in (*STRINGS, *NULLABLE_STRINGS)}
+        )
+    return pa.table(columns)
+
+
+def _twice_coded(values: list[str | None]) -> pa.DictionaryArray:
+    """A dictionary array holding every value twice in its dictionary, the rows alternating between the
+    two (a collector's dictionary need not be unique), nulls as null indices."""
+    once = sorted({v for v in values if v is not None})
+    at = {v: i for i, v in enumerate(once)}
+    indices = [None if v is None else at[v] + len(once) * (i % 2) for i, v in enumerate(values)]
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(once + once, pa.string()))
 
 
 def _exact_rows(table: pa.Table) -> list[tuple[Any, ...]]:
