@@ -247,3 +247,28 @@ def test_provider_figures_of_different_scopes_are_not_overlaps(tmp_path: Path) -
         rows = store.query("overlap_candidates", **window)
     # only the two scope-2 files cover the same part; scope 1 is another part of the same device
     assert sorted(r["path"] for r in rows) == ["scope2-copy.csv", "scope2.csv"]
+
+
+def _logged(path: Path) -> int:
+    """Bytes in the store's write-ahead log: what a checkpoint has not yet moved into the file."""
+    wal = path.with_name(path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_small_files_are_checkpointed_together_and_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sci.store as store_module
+
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        for name in ("a.log", "b.log"):
+            store.replace_file(meta(name, sha=name[0] * 64), records(3))
+        assert _logged(path) > 0  # six records: no checkpoint yet
+        monkeypatch.setattr(store_module, "CHECKPOINT_ROWS", 5)
+        store.replace_file(meta("c.log", sha="c" * 64), records(3))
+        assert _logged(path) == 0  # nine since the last checkpoint: checkpointed after the file
+        store.replace_file(meta("d.log", sha="d" * 64), records(3))
+        assert _logged(path) > 0
+    assert _logged(path) == 0  # closed checkpointed
+    assert totals(path) == (12, pytest.approx(0.012), 4)
