@@ -476,8 +476,9 @@ def _months_sql(months: list[tuple[str, datetime | None]]) -> tuple[str, dict[st
 def _record_batches(
     items: Iterable[Item], issues: list[QualityIssue]
 ) -> Iterator[list[Record] | RecordBatch]:
-    """Records in lists of up to ``BATCH_ROWS``, and each ``RecordBatch`` as it comes; issues go to
-    ``issues``. Rows keep no order in the table (queries order by line where it matters)."""
+    """Records in lists of up to ``BATCH_ROWS``, and each ``RecordBatch`` as it comes (after the records
+    before it), so in the items' order; issues go to ``issues``. Rows keep no order in the table (queries
+    order by line where it matters), but ``IntervalCheck`` needs the records in line order."""
     batch: list[Record] = []
     for item in items:
         if isinstance(item, Record):
@@ -487,6 +488,9 @@ def _record_batches(
                 batch = []
         elif isinstance(item, RecordBatch):
             if item.rows:
+                if batch:
+                    yield batch
+                    batch = []
                 yield item
         else:
             issues.append(item)

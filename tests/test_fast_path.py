@@ -258,3 +258,22 @@ def test_cli_import_loads_no_heavy_library() -> None:
 @given(st.binary(max_size=300), st.sampled_from([b"\n", b",", b"\x00", b"\xff"]))
 def test_count_byte_counts_as_bytes_count(data: bytes, byte: bytes) -> None:
     assert blocks.count_byte(data, byte) == data.count(byte)
+
+
+@pytest.mark.usefixtures("block_sizes")
+def test_an_ordered_log_is_stored_as_ordered_whether_its_records_come_one_by_one_or_in_batches(
+    tmp_path: Path,
+) -> None:
+    """The first lines of a file come as records, the rest in batches: the store takes them in that order,
+    so the interval check sees every GPU's samples in line order (compute relies on it)."""
+    path = tmp_path / "gpu.csv"
+    path.write_text(HEADER + "\n" + "".join(_rows(1000)), encoding="ascii")
+    for batches in (False, True):
+        meta = FileMeta(f"gpu-{batches}.csv", str(batches), 1, "nvidia-smi", "1", "p", "cli", "")
+        with Store(tmp_path / f"s{batches}.duckdb") as store:
+            store.replace_file(meta, screened(_items(path, batches=batches), DEFAULT_MAX_POWER_W, "node"))
+            kinds = store._con.execute("SELECT count(*) FROM samples").fetchone()
+            ordered = store._con.execute("SELECT distinct_intervals FROM files").fetchone()
+        assert kinds is not None
+        assert kinds[0] > 0
+        assert ordered == (True,)
