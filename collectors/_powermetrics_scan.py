@@ -380,8 +380,8 @@ def _inside(us: Any) -> bool:
 
 _AHEAD: Final = 2  # items read ahead: what memory the thread may add (kept lines are a tenth of a log)
 _LINES: Final = 4096  # lines handed over at once
-_MERGED_LINES: Final = 1 << 16
-SCAN_BLOCK_BYTES: Final = 2 << 20
+_MERGED_LINES: Final = 1 << 16  # kept lines of consecutive blocks handed over at once (parses cost per call)
+SCAN_BLOCK_BYTES: Final = 2 << 20  # blocks scanned at once: small enough for a scan's passes to stay in cache
 _END: Final = object()
 Ahead = Kept | list[tuple[int, str, bool]]  # a block's kept lines, or lines one by one
 
