@@ -156,13 +156,14 @@ class Store:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self.close(checkpoint=kind is None)  # leaving on an error: that error, not a checkpoint's
 
-    def close(self) -> None:
+    def close(self, *, checkpoint: bool = True) -> None:
         """Close, with a checkpoint under the ingest memory limit first if files were stored since the last
-        one (a checkpoint at close would hold every block of the log in memory at once)."""
+        one (a checkpoint at close would hold every block of the log in memory at once). Without
+        ``checkpoint`` DuckDB checkpoints on its own, at close or when the store is next opened."""
         try:
-            if self._unchecked:
+            if self._unchecked and checkpoint:
                 self._checkpoint()
         finally:
             self._con.close()

@@ -272,3 +272,21 @@ def test_small_files_are_checkpointed_together_and_at_close(
         assert _logged(path) > 0
     assert _logged(path) == 0  # closed checkpointed
     assert totals(path) == (12, pytest.approx(0.012), 4)
+
+
+def test_leaving_on_an_error_keeps_that_error_and_the_stored_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.duckdb"
+
+    def interrupted() -> None:
+        with Store(path) as store:
+            store.replace_file(meta("a.log", sha="a" * 64), records(3))
+            monkeypatch.setattr(
+                Store, "_checkpoint", lambda self: pytest.fail("no checkpoint on the way out")
+            )
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert totals(path) == (3, pytest.approx(0.003), 1)  # committed, so kept: the log is replayed on open
