@@ -307,14 +307,12 @@ class Store:
                         "size_bytes": size_bytes,
                     },
                 )
-            self._con.execute("RESET threads")  # the parse is over
-            self._unchecked += max(records, 1)
-            if self._unchecked >= CHECKPOINT_ROWS:  # now, under the limit, on every core
-                self._con.execute("CHECKPOINT")
-                self._unchecked = 0
         finally:
-            self._con.execute("RESET threads")
+            self._con.execute("RESET threads")  # the parse is over: a checkpoint runs on every core
             self._con.execute("RESET memory_limit")
+        self._unchecked += max(records, 1)
+        if self._unchecked >= CHECKPOINT_ROWS:
+            self._checkpoint()
         return IngestCounts(records=records, issues=len(issues))
 
     def remove_file(self, path: str) -> bool:
