@@ -132,7 +132,7 @@ def _read(block: Block, layout: _Layout) -> pl.DataFrame | None:
     schema = {f"c{i}": pl.String for i in range(layout.n)}
     try:
         frame = pl.read_csv(
-            block.data,
+            bytes(block.data),  # bytes already: the source does not reuse its buffer here
             has_header=False,
             separator=",",
             quote_char=None,
@@ -232,7 +232,7 @@ def _identities(
             plan.append(_Planned(key, known, known.device, known.model, known.anchor))
             continue
         if lines is None:
-            lines = block.data.split(b"\n")
+            lines = bytes(block.data).split(b"\n")
         parts = lines[row].decode("ascii").split(",")
         identity = _read_text(parts[layout.key])
         index_text = _read_text(parts[layout.index]) if layout.index >= 0 else None

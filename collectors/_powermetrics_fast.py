@@ -28,6 +28,7 @@ from collectors._powermetrics_scan import (
     header_times,
     power_values,
     read_ahead,
+    scanner,
 )
 from sci.model import Action, Component, IssueKind, Item, RecordBatch
 from sci.units import MW_PER_W
@@ -50,7 +51,9 @@ def parse_blocks(state: _State, dispatch: _Dispatch) -> Iterator[Item]:
     ended = True
     with ctx.open_binary() as stream:
         for entry in read_ahead(
-            blocks.BlockSource(ctx, stream, min(SCAN_BLOCK_BYTES, blocks.MAX_BLOCK_BYTES), line_ends=True),
+            blocks.BlockSource(
+                ctx, stream, min(SCAN_BLOCK_BYTES, blocks.MAX_BLOCK_BYTES), scan=scanner(_CODED), reuse=True
+            ),
             _CODED,
         ):
             if isinstance(entry, Kept):

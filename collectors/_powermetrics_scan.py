@@ -1,10 +1,10 @@
 """Array helpers of the powermetrics block path (``collectors/_powermetrics_fast.py``).
 
-- ``kept_lines``: the few lines of a block the line loop acts on, found with numpy over the block's bytes
-  (newline positions, then the first 8 bytes of every line against the prefixes, then the rest of each
-  prefix on the candidates only), without splitting the block into lines, and copied out. Blocks are
-  scanned ``SCAN_BLOCK_BYTES`` at a time, so that the scan's passes over the bytes stay in the cache, and
-  ``merged``: the kept lines of consecutive blocks go to the parse as one, which costs it per call.
+- ``kept_lines``: the few lines of a block the line loop acts on, found in one pass over the block's bytes
+  as the block source reads it (``scanner``: ``collectors/_linescan.py``), without splitting the block
+  into lines, and copied out. Blocks are scanned ``SCAN_BLOCK_BYTES`` at a time, so that the scan stays
+  in the cache, and ``merged``: the kept lines of consecutive blocks go to the parse as one, which costs
+  it per call.
 - ``header_times``: the elapsed time and header time of every sample header of a region at once (numpy
   over the fixed columns of the headers, a day start per distinct day and UTC offset).
 - ``power_values``: the values of a region's power lines at once (numpy over the bytes after each
@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+import collectors._linescan as linescan
 import collectors.powermetrics_text as pt
-from collectors._blocks import Block, Entry
+from collectors._blocks import Block, Entry, Scan
 from sci.errors import CollectorError
 from sci.units import US_PER_S
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from collectors._chain import ElapsedChain
     from collectors.powermetrics_text import _State
 
-_WORD: Final = 8  # bytes compared at once
 _MAX_ELAPSED_MS: Final = 1e9  # beyond (11 days a sample) the line path places the samples, exactly
 _MAX_RESETS: Final = 64  # samples off the chain placed one by one before the rest of a region is too
 
@@ -61,43 +61,32 @@ class Kept:
         ]
 
 
+def scanner(coded: tuple[tuple[str, int], ...]) -> Scan:
+    """A ``BlockSource`` scan that finds the lines starting with the ``coded`` prefixes."""
+    prefixes = tuple(prefix.encode("ascii") for prefix, _ in coded)
+
+    def scan(data: bytes | memoryview) -> tuple[int, linescan.Found] | None:
+        found = linescan.kept(data, prefixes)
+        return None if found is None else (found.count, found)
+
+    return scan
+
+
 def kept_lines(block: Block, coded: tuple[tuple[str, int], ...]) -> Kept:
     """The lines of ``block`` that start with one of the ``coded`` prefixes (each with its code; no
-    prefix is a prefix of another, each is at least 8 bytes long), their bytes copied out of the block."""
+    prefix is a prefix of another, each is at least 8 bytes long), their bytes copied out of the block:
+    what the block's scan found (``scanner(coded)``), or found now."""
     import numpy as np
 
-    data = block.data
-    size = len(data)
-    raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == ord("\n")) if block.ends is None else block.ends  # every line ends with one
-    starts = np.empty_like(ends)
-    starts[:1] = 0
-    starts[1:] = ends[:-1] + 1
-    codes = np.full(len(starts), -1, dtype=np.int8)
-    if size >= _WORD:
-        words = np.ndarray((size - _WORD + 1,), dtype="<u8", buffer=data, strides=(1,))  # at every byte
-        first = words[np.minimum(starts, size - _WORD)]  # a line shorter than 8 bytes matches no prefix
-        for prefix, code in coded:
-            _mark(codes, (first, words), (starts, ends), prefix.encode("ascii"), code)
-    keep = np.flatnonzero(codes >= 0)
-    return _compact(block, keep, codes[keep], starts[keep], ends[keep])
-
-
-def _compact(block: Block, keep: Any, codes: Any, starts: Any, ends: Any) -> Kept:
-    """Lines ``keep`` of ``block`` (``starts`` .. ``ends`` of its bytes) as a ``Kept`` of their bytes
-    only (gathered with numpy, which releases the GIL)."""
-    import numpy as np
-
-    data, numbers = block.data, keep + block.first_line
+    found = block.scanned
+    if found is None:
+        found = linescan.kept(block.data, tuple(prefix.encode("ascii") for prefix, _ in coded))
+        if found is None:
+            raise ValueError("a block is plain ASCII without carriage returns")
+    codes = np.array([code for _, code in coded], dtype=np.int8)[found.which]
+    raw = np.frombuffer(found.data, dtype=np.uint8)
     last_line = block.first_line + block.count - 1
-    if not len(starts):
-        return Kept(numbers, codes, starts, ends, b"", np.zeros(0, dtype=np.uint8), last_line)
-    lengths = ends - starts + 1
-    placed = np.cumsum(lengths) - lengths  # where each line begins in the kept bytes
-    at = np.repeat(starts - placed, lengths) + np.arange(int(placed[-1] + lengths[-1]))
-    raw = np.frombuffer(data, dtype=np.uint8)[at]
-    kept = raw.tobytes()
-    return Kept(numbers, codes, placed, placed + lengths - 1, kept, raw, last_line)
+    return Kept(found.index + block.first_line, codes, found.starts, found.ends, found.data, raw, last_line)
 
 
 def merged(parts: list[Kept]) -> Kept:
@@ -117,29 +106,6 @@ def merged(parts: list[Kept]) -> Kept:
         np.frombuffer(data, dtype=np.uint8),
         parts[-1].last_line,
     )
-
-
-def _mark(codes: Any, read: tuple[Any, Any], lines: tuple[Any, Any], prefix: bytes, code: int) -> None:
-    """Set ``codes`` to ``code`` where a line (``lines``: starts and ends) starts with ``prefix``
-    (``read``: each line's first word, the word at every byte)."""
-    import numpy as np
-
-    first, words = read
-    candidates = np.flatnonzero(first == _word(prefix, 0))
-    if not len(candidates):
-        return
-    starts, ends = lines
-    long_enough = starts[candidates] + len(prefix) <= ends[candidates]  # so every word read lies inside
-    candidates = candidates[long_enough]
-    at = starts[candidates]
-    good = np.ones(len(candidates), dtype=bool)
-    for offset in (*range(_WORD, len(prefix) - _WORD + 1, _WORD), len(prefix) - _WORD):
-        good &= words[at + offset] == _word(prefix, offset)
-    codes[candidates[good]] = code
-
-
-def _word(prefix: bytes, offset: int) -> int:
-    return int.from_bytes(prefix[offset : offset + _WORD], "little")
 
 
 # A sample header, ``*** Sampled system activity (Fri Nov 10 12:37:08 2023 +0100) (104.51ms elapsed) ***``,

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import collectors._blocks as blocks
+import collectors._linescan as linescan
 import collectors._powermetrics_fast as fast
 import collectors._powermetrics_scan as scan
 from collectors.base import SourceContext
@@ -56,10 +57,20 @@ def _same(path: Path, monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, int]) -
     return quick[2]
 
 
+@pytest.fixture(params=["c", "numpy"])
+def line_scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The block path with each line scan (``collectors/_linescan.py``): the C module, and numpy."""
+    if request.param == "c" and not linescan.NATIVE:
+        pytest.skip("collectors._linescan_c is not built")
+    if request.param == "numpy":
+        monkeypatch.setattr(linescan, "_native_kept", None)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("sizes", SIZES, ids=["tiny", "small", "default"])
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.txt")), ids=lambda p: p.name)
 def test_block_path_equals_line_loop_on_every_fixture(
-    path: Path, sizes: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+    path: Path, sizes: tuple[int, int], monkeypatch: pytest.MonkeyPatch, line_scan: str
 ) -> None:
     _same(path, monkeypatch, sizes)
 

@@ -47,6 +47,17 @@ def test_the_wheel_carries_its_data(wheel: Path) -> None:
     assert not any(name.startswith(("tests/", "examples/")) for name in names)
 
 
+def test_the_wheel_carries_the_c_line_scan_where_it_can_be_built(wheel: Path, tmp_path: Path) -> None:
+    import hatch_build
+
+    problem = hatch_build.compile_module(ROOT / hatch_build.SOURCE, tmp_path / "_linescan_c.so")
+    if problem is not None:
+        pytest.skip(f"this machine cannot build it: {problem}")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(name.startswith("collectors/_linescan_c.") and name.endswith(".so") for name in names)
+    assert "-py3-none-any" not in wheel.name  # a wheel with a compiled module is tagged for its Python
+
+
 def test_the_installed_wheel_runs_the_example(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
@@ -65,3 +76,6 @@ def test_the_installed_wheel_runs_the_example(wheel: Path, tmp_path: Path) -> No
     assert "report:" in result.stdout
     assert (team / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
     assert "gpu-servers" in (team / "out" / "report.html").read_text(encoding="utf-8")
+    if "-py3-none-any" not in wheel.name:
+        scan = "import collectors._linescan as s; assert s.NATIVE, 'the C line scan is not imported'"
+        subprocess.run([str(python), "-c", scan], check=True, cwd=tmp_path)
