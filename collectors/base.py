@@ -8,6 +8,7 @@ a measure command, so a fixture file is a complete test.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -47,12 +48,16 @@ class SourceContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     on_progress: Callable[[int], None] | None = None
     batches: bool = False  # the consumer takes ``RecordBatch`` items (the store does; tests may not)
+    read_hash: ReadHash | None = None  # hashes the file's bytes as ``open_binary`` reads them
 
     def open_binary(self) -> BinaryIO:
         """The file's bytes; gzip-compressed files (``.gz`` from logrotate) are decompressed."""
         stream: io.BufferedReader = self.path.open("rb")
-        if self.on_progress is not None:
-            stream = io.BufferedReader(_ProgressReader(stream, self.on_progress), buffer_size=1 << 20)
+        if self.on_progress is not None or self.read_hash is not None:
+            if self.read_hash is not None:
+                self.read_hash.opened()
+            raw = _ProgressReader(stream, self.on_progress, self.read_hash)
+            stream = io.BufferedReader(raw, buffer_size=1 << 20)
         if stream.peek(2)[:2] == GZIP_MAGIC:
             limited = _BombGuard(_OwningGzipFile(stream), self, self.path.stat().st_size)
             return io.BufferedReader(limited, buffer_size=1 << 20)
@@ -187,23 +192,65 @@ class _OwningGzipFile(gzip.GzipFile):
             self._raw.close()
 
 
-class _ProgressReader(io.RawIOBase):
-    """A binary reader that reports bytes read (for the ingest progress bar)."""
+def reads_once(cls: type) -> bool:
+    """Whether collector ``cls`` declares ``READS_ONCE = True``: its ``parse`` reads the file through
+    ``SourceContext.open_binary`` once, from its start to its end, so ingest can hash the bytes as they are
+    read (``ReadHash``) instead of reading the file a second time. Optional: a collector without it is
+    hashed beside its parse."""
+    return getattr(cls, "READS_ONCE", False) is True
 
-    def __init__(self, raw: BinaryIO, on_progress: Callable[[int], None]) -> None:
+
+class ReadHash:
+    """The sha256 and size of a file, taken from the bytes ``SourceContext.open_binary`` reads (the file's
+    own bytes: compressed, for a gzip file). Only whole when the file was opened once and read to its end;
+    ``result`` is None otherwise, and the caller hashes the file itself."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._opens = 0
+        self._ended = False
+
+    def opened(self) -> None:
+        self._opens += 1
+
+    def read(self, data: memoryview) -> None:
+        """Bytes read, in order (none: the end of the file)."""
+        if len(data):
+            self._digest.update(data)  # releases the GIL on large reads
+            self._size += len(data)
+        else:
+            self._ended = True
+
+    def result(self) -> tuple[str, int] | None:
+        """(sha256, size in bytes), if the bytes read were the whole file, read once."""
+        if self._opens != 1 or not self._ended:
+            return None
+        return self._digest.hexdigest(), self._size
+
+
+class _ProgressReader(io.RawIOBase):
+    """A binary reader that reports bytes read (for the ingest progress bar) and hashes them."""
+
+    def __init__(
+        self, raw: BinaryIO, on_progress: Callable[[int], None] | None, read_hash: ReadHash | None
+    ) -> None:
         self._raw = raw
         self._on_progress = on_progress
+        self._read_hash = read_hash
         self._done = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if n:
+        n = int(self._raw.readinto(buffer) or 0)  # type: ignore[attr-defined]
+        if self._read_hash is not None:
+            self._read_hash.read(memoryview(buffer)[:n])
+        if n and self._on_progress is not None:
             self._done += n
             self._on_progress(self._done)
-        return int(n or 0)
+        return n
 
     def close(self) -> None:
         self._raw.close()

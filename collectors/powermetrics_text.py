@@ -113,6 +113,7 @@ class PowermetricsText:
     version: ClassVar[str] = "1"
     OPTIONS: ClassVar[Mapping[str, tuple[type, str]]] = {}
     needs_timezone: ClassVar[bool] = False  # every sample header carries its own UTC offset
+    READS_ONCE: ClassVar[bool] = True  # parse reads the file once, start to end (base.reads_once)
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:

@@ -14,7 +14,7 @@ import glob
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import astuple, dataclass
 from enum import StrEnum
@@ -23,7 +23,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import collectors
-from collectors.base import SourceContext, numbered_lines
+from collectors.base import ReadHash, SourceContext, numbered_lines, reads_once
 from sci.config import AUTO_COLLECTOR, Config, SourceConfig
 from sci.digest import Digest, Fingerprint, file_size, fingerprint
 from sci.errors import CollectorError, ConfigError, SciError
@@ -235,17 +235,31 @@ def _ingest_one(
     if observer:
         observer.start(planned, meta.size_bytes)
     try:
-        with Digest(planned.path) if fingerprint is None else nullcontext() as digest:
-            parsed = _finite(cls().parse(_context(planned, observer)), planned.path)
+        read_hash = ReadHash() if fingerprint is None and reads_once(cls) else None
+        beside = fingerprint is None and read_hash is None
+        with Digest(planned.path) if beside else nullcontext() as digest:
+            parsed = _finite(cls().parse(_context(planned, observer, read_hash)), planned.path)
             items = screened(prefetched(parsed, heavy=_is_batch), source.max_power_w, planned.device)
-            late = (lambda: astuple(digest.result())) if digest is not None else None
-            counts = store.replace_file(meta, items, digest=late)
+            counts = store.replace_file(meta, items, digest=_late(planned.path, digest, read_hash))
     except BaseException:
         if observer:
             observer.finish(None)
         raise
     kind = Outcome.REPLACED if stored is not None else Outcome.INGESTED
     return _report(observer, FileOutcome(planned.name, kind, records=counts.records, issues=counts.issues))
+
+
+def _late(
+    path: Path, digest: Digest | None, read_hash: ReadHash | None
+) -> Callable[[], tuple[str, int]] | None:
+    """How the store gets the sha256 and size of a file hashed as parsed (None: it was hashed before):
+    from the hash thread beside the parse, or from the bytes the collector read (if it read the whole
+    file once; otherwise the file is hashed now)."""
+    if digest is not None:
+        return lambda: astuple(digest.result())
+    if read_hash is None:
+        return None
+    return lambda: read_hash.result() or astuple(fingerprint(path))
 
 
 def _finite(items: Iterator[Item], path: Path) -> Iterator[Item]:
@@ -266,7 +280,9 @@ def _is_batch(item: Item) -> bool:
     return isinstance(item, RecordBatch)
 
 
-def _context(planned: PlannedFile, observer: Observer | None = None) -> SourceContext:
+def _context(
+    planned: PlannedFile, observer: Observer | None = None, read_hash: ReadHash | None = None
+) -> SourceContext:
     source = planned.source
     return SourceContext(
         path=planned.path,
@@ -276,6 +292,7 @@ def _context(planned: PlannedFile, observer: Observer | None = None) -> SourceCo
         options=source.options,
         on_progress=observer.advance if observer else None,
         batches=True,
+        read_hash=read_hash,
     )
 
 

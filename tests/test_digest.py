@@ -1,10 +1,12 @@
 """sci/digest.py and ingest's hashing: a file whose size nothing else has is hashed while it is parsed, and
 the store records the same sha256 and size as hashing it first would; files that might be equal (same
 size as a stored file or as another of the run) are hashed first, so unchanged files and duplicates are
-still found; a failed parse leaves no thread and nothing stored."""
+still found; a failed parse leaves no thread and nothing stored. A collector that reads its file once
+(``READS_ONCE``) is hashed from the bytes it read, not by a second reader."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import shutil
 import threading
@@ -14,7 +16,8 @@ import duckdb
 import pytest
 from team_helpers import add_job, copy_team
 
-from sci import app
+from collectors.base import ReadHash, SourceContext
+from sci import app, ingest
 from sci.config import load_config
 from sci.digest import Digest, fingerprint
 from sci.errors import CollectorError
@@ -88,3 +91,60 @@ def test_digest_equals_fingerprint_and_reports_a_missing_file(tmp_path: Path) ->
         assert digest.result() == fingerprint(path)
     with Digest(tmp_path / "missing") as digest, pytest.raises(Exception, match="cannot read"):
         digest.result()
+
+
+def test_files_read_once_are_hashed_from_the_bytes_their_collector_read(
+    team: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """powermetrics and nvidia-smi declare READS_ONCE: no hash thread reads them a second time."""
+    results: list[tuple[str, int] | None] = []
+    real = ReadHash.result
+
+    def result(self: ReadHash) -> tuple[str, int] | None:
+        results.append(real(self))
+        return results[-1]
+
+    monkeypatch.setattr(ReadHash, "result", result)
+    started: list[Path] = []
+    real_init = Digest.__init__
+
+    def init(self: Digest, path: Path) -> None:
+        started.append(path)
+        real_init(self, path)
+
+    monkeypatch.setattr(Digest, "__init__", init)
+    app.run_ingest(load_config(team / "sci.toml"))
+    stored = _stored(team)
+    assert stored == _expected(team, list(stored))
+    read_once = [n for n in stored if "powermetrics" in n or "nvidia" in n]
+    assert len(results) == len(read_once) > 0
+    assert None not in results  # each was read whole, once
+    assert not any(path.name in {Path(n).name for n in read_once} for path in started)
+
+
+def _read(ctx: SourceContext, size: int = -1) -> None:
+    with ctx.open_binary() as stream:
+        stream.read(size)
+        if size < 0:
+            assert stream.read(1) == b""
+
+
+def test_a_read_hash_is_whole_only_for_one_whole_read(tmp_path: Path) -> None:
+    plain = tmp_path / "log.txt"
+    plain.write_bytes(b"CPU Power: 1 mW\n" * 100_000)
+    packed = tmp_path / "log.txt.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    for path in (plain, packed):  # a gzip file: the hash of its own (compressed) bytes
+        whole = ReadHash()
+        _read(SourceContext(path=path, device="d", read_hash=whole))
+        assert whole.result() == (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
+    part = ReadHash()
+    _read(SourceContext(path=plain, device="d", read_hash=part), 1000)
+    assert part.result() is None
+    twice = ReadHash()
+    for _ in range(2):
+        _read(SourceContext(path=plain, device="d", read_hash=twice))
+    assert twice.result() is None
+    assert ingest._late(plain, None, part) is not None
+    assert ingest._late(plain, None, part)() == (hashlib.sha256(plain.read_bytes()).hexdigest(), 1_600_000)
+    assert ingest._late(plain, None, None) is None
