@@ -198,7 +198,6 @@ class NvidiaSmiCsv:
     name: ClassVar[str] = "nvidia-smi"
     version: ClassVar[str] = "1"
     needs_timezone: ClassVar[bool] = True
-    READS_ONCE: ClassVar[bool] = True  # parse reads the file once, start to end (base.reads_once)
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
