@@ -17,6 +17,7 @@ import pytest
 from team_helpers import add_job, copy_team
 
 from collectors.base import ReadHash, SourceContext
+from collectors.powermetrics_text import PowermetricsText
 from sci import app, ingest
 from sci.config import load_config
 from sci.digest import Digest, fingerprint
@@ -96,7 +97,8 @@ def test_digest_equals_fingerprint_and_reports_a_missing_file(tmp_path: Path) ->
 def test_files_read_once_are_hashed_from_the_bytes_their_collector_read(
     team: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """powermetrics declares READS_ONCE: no hash thread reads its logs a second time."""
+    """powermetrics declares READS_ONCE (with the C line scan): no hash thread reads its logs again."""
+    monkeypatch.setattr(PowermetricsText, "READS_ONCE", True)
     results: list[tuple[str, int] | None] = []
     real = ReadHash.result
 
