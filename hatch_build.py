@@ -49,8 +49,9 @@ class LinescanBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             build_data["force_include"][str(folder / name)] = f"collectors/{name}"
 
 
-def compile_module(source: Path, target: Path) -> str | None:
-    """Compile ``source`` into the extension module ``target``; what went wrong, or None."""
+def compile_module(source: Path, target: Path, flags: tuple[str, ...] = ()) -> str | None:
+    """Compile ``source`` into the extension module ``target`` (with extra compiler ``flags``); what went
+    wrong, or None."""
     if os.name == "nt":
         return "no build recipe for Windows"
     include = sysconfig.get_paths()["include"]
@@ -62,7 +63,7 @@ def compile_module(source: Path, target: Path) -> str | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         built = Path(work) / target.name
-        command = [*compiler, "-O3", "-fPIC", "-I", include, str(source), "-o", str(built)]
+        command = [*compiler, "-O3", "-fPIC", *flags, "-I", include, str(source), "-o", str(built)]
         try:
             done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our compiler
         except OSError as exc:

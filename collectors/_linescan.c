@@ -15,15 +15,16 @@
  *   kept    the kept lines' bytes, each with its '\n', in order.
  *
  * The scan runs without the GIL. On x86-64 it reads 16 bytes at a time (SSE2: newline, high-bit and '\r'
- * masks); elsewhere byte by byte. collectors/_linescan.py has the same function in numpy, which the
- * tests compare this one against.
+ * masks); elsewhere (or compiled with -DLINESCAN_PORTABLE) it checks 8 bytes at a time for odd ones and
+ * finds the lines with memchr. collectors/_linescan.py has the same function in numpy, which the tests
+ * compare both forms against.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__) && defined(__GNUC__)
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(LINESCAN_PORTABLE)
 #include <emmintrin.h>
 #define LINESCAN_SSE2 1
 #endif
@@ -96,13 +97,6 @@ static inline int match(const Prefix *prefixes, int n, const unsigned char *line
     return -1;
 }
 
-/* The scan: every line of data[0 .. size), the kept ones into ``o``; returns the line count and sets
- * *bad if a byte is above 0x7f or a '\r'. */
-static int64_t scan(const unsigned char *data, Py_ssize_t size, const Prefix *prefixes, int n, Out *o,
-                    int *bad) {
-    int64_t line = 0;
-    Py_ssize_t start = 0, i = 0;
-    unsigned odd = 0;
 #define LINE_END(at)                                                                  \
     do {                                                                              \
         Py_ssize_t end_ = (at);                                                       \
@@ -111,7 +105,16 @@ static int64_t scan(const unsigned char *data, Py_ssize_t size, const Prefix *pr
         line += 1;                                                                    \
         start = end_ + 1;                                                             \
     } while (0)
+
+/* The scan: every line of data[0 .. size), the kept ones into ``o``; returns the line count and sets
+ * *bad if a byte is above 0x7f or a '\r'. */
 #ifdef LINESCAN_SSE2
+static int64_t scan(const unsigned char *data, Py_ssize_t size, const Prefix *prefixes, int n, Out *o,
+                    int *bad) {
+    /* 16 bytes at a time: one mask of their newlines, one of their high bits and '\r's */
+    int64_t line = 0;
+    Py_ssize_t start = 0, i = 0;
+    unsigned odd = 0;
     const __m128i newline = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
     for (; i + 16 <= size; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(data + i));
@@ -122,22 +125,47 @@ static int64_t scan(const unsigned char *data, Py_ssize_t size, const Prefix *pr
             ends &= ends - 1;
         }
     }
-#endif
     for (; i < size; i++) {
         unsigned char c = data[i];
         odd |= (c >= 0x80) | (c == '\r');
         if (c == '\n') LINE_END(i);
     }
-#undef LINE_END
     *bad = odd != 0;
     return line;
 }
+#else
+static int64_t scan(const unsigned char *data, Py_ssize_t size, const Prefix *prefixes, int n, Out *o,
+                    int *bad) {
+    /* Portable: the odd bytes 8 at a time (a high bit; a '\r' as a zero byte of w ^ '\r'...), then the
+     * lines by memchr, which the C library vectorises (NEON on Apple Silicon). */
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t odd = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        uint64_t w, x;
+        memcpy(&w, data + i, 8);
+        x = w ^ (ones * '\r');
+        odd |= w | ((x - ones) & ~x);
+    }
+    int tail = 0;
+    for (; i < size; i++) tail |= (data[i] >= 0x80) | (data[i] == '\r');
+    *bad = (odd & high) != 0 || tail;
+    int64_t line = 0;
+    Py_ssize_t start = 0;
+    const unsigned char *end;
+    while (start < size && (end = memchr(data + start, '\n', (size_t)(size - start))) != NULL)
+        LINE_END(end - data);
+    return line;
+}
+#endif
+#undef LINE_END
 
 static PyObject *bytes_of(const void *p, Py_ssize_t n) {
     return PyBytes_FromStringAndSize(n ? (const char *)p : "", n);
 }
 
 static PyObject *kept(PyObject *self, PyObject *args) {
+    (void)self;
     Py_buffer view;
     PyObject *given;
     if (!PyArg_ParseTuple(args, "y*O!", &view, &PyTuple_Type, &given)) return NULL;
@@ -190,6 +218,12 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_linescan_c", NULL, -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_linescan_c",
+    .m_doc = "The kept lines of a block of text (collectors/_linescan.py).",
+    .m_size = -1,
+    .m_methods = methods,
+};
 
 PyMODINIT_FUNC PyInit__linescan_c(void) { return PyModule_Create(&module); }

@@ -1,18 +1,22 @@
 """The line scan (``collectors/_linescan.py``): the C module and the numpy reference give the same answer,
 and the C module is built wherever the build hook can build it.
 
-Blocks are generated (hypothesis) from lines made of the prefixes, pieces of them, other text, empty lines,
-and now and then a byte that makes the block not plain; the two implementations must agree on every
-field, for bytes and for a view of a reused buffer (what ``BlockSource(reuse=True)`` hands on).
+The C module has two forms: SSE2 on x86-64, and a portable one (``-DLINESCAN_PORTABLE``) for other
+machines, which the tests compile too. Blocks are generated (hypothesis) from lines made of the
+prefixes, pieces of them, other text, empty lines, and now and then a byte that makes the block not
+plain; the implementations must agree on every field, for bytes and for a view of a reused buffer (what
+``BlockSource(reuse=True)`` hands on).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import collectors._linescan as linescan
@@ -54,23 +58,67 @@ _LINES = st.lists(
 )
 
 
-@native
-@settings(max_examples=400, deadline=None)
-@given(
-    lines=_LINES,
-    tail=st.sampled_from(["", "CPU Power: 3 mW", "x"]),  # bytes after the last line end are not a line
-    odd=st.sampled_from([None, "\r", "\x80", "\xff"]),
-    at=st.integers(min_value=0, max_value=10_000),
-)
-def test_the_c_scan_equals_the_numpy_scan(lines: list[str], tail: str, odd: str | None, at: int) -> None:
+@pytest.fixture(scope="module")
+def portable(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The C module compiled in its portable form (memchr, 8 bytes at a time: what other machines than
+    x86-64 run), loaded from a temporary folder."""
+    target = tmp_path_factory.mktemp("portable") / "_linescan_c.so"
+    problem = hatch_build.compile_module(ROOT / hatch_build.SOURCE, target, ("-DLINESCAN_PORTABLE",))
+    if problem is not None:
+        pytest.skip(f"this machine cannot build it: {problem}")
+    spec = importlib.util.spec_from_file_location("_linescan_c", target)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.kept
+
+
+def _block(lines: list[str], tail: str, odd: str | None, at: int) -> bytes:
     data = ("".join(line + "\n" for line in lines) + tail).encode("latin-1")
     if odd is not None and data:
         where = at % len(data)
         data = data[:where] + odd.encode("latin-1") + data[where:]
+    return data
+
+
+_BLOCKS = {
+    "lines": _LINES,
+    "tail": st.sampled_from(["", "CPU Power: 3 mW", "x"]),  # bytes after the last line end are not a line
+    "odd": st.sampled_from([None, "\r", "\x80", "\xff"]),
+    "at": st.integers(min_value=0, max_value=10_000),
+}
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(**_BLOCKS)
+def test_the_c_scan_equals_the_numpy_scan(lines: list[str], tail: str, odd: str | None, at: int) -> None:
+    data = _block(lines, tail, odd, at)
     expected = _fields(linescan.kept_numpy(data, PREFIXES))
     assert _fields(linescan.kept(data, PREFIXES)) == expected
     buffer = bytearray(data + b"stale bytes after the view\n")  # a reused buffer: more after the view
     assert _fields(linescan.kept(memoryview(buffer)[: len(data)], PREFIXES)) == expected
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**_BLOCKS)
+def test_the_portable_c_scan_equals_the_numpy_scan(
+    portable: Any, lines: list[str], tail: str, odd: str | None, at: int
+) -> None:
+    data = _block(lines, tail, odd, at)
+    expected = linescan.kept_numpy(data, PREFIXES)
+    got = portable(data, PREFIXES)
+    if expected is None:
+        assert got is None
+        return
+    assert got is not None
+    count, index, which, starts, ends, kept = got
+    assert (count, kept) == (expected.count, expected.data)
+    assert np.frombuffer(index, np.int64).tolist() == expected.index.tolist()
+    assert np.frombuffer(which, np.int8).tolist() == expected.which.tolist()
+    assert np.frombuffer(starts, np.int64).tolist() == expected.starts.tolist()
+    assert np.frombuffer(ends, np.int64).tolist() == expected.ends.tolist()
 
 
 @pytest.mark.parametrize("implementation", ["c", "numpy"])
