@@ -11,6 +11,7 @@ after an unrolled block they start small again, so an odd stretch of a file cost
 
 from __future__ import annotations
 
+import mmap
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -57,7 +58,7 @@ class BlockSource:
         self._ctx = ctx
         self._max_bytes = MAX_BLOCK_BYTES if max_bytes is None else max_bytes
         self._scan = scan
-        self._buffer = bytearray(0) if reuse else None
+        self._buffer: mmap.mmap | None = _anonymous(FIRST_BLOCK_BYTES) if reuse else None
         self._stream = stream
         self._size = FIRST_BLOCK_BYTES
         self._next_line = 1
@@ -121,11 +122,11 @@ class BlockSource:
         cut = data.rfind(b"\n") + 1
         return data[:cut], data[cut:]
 
-    def _lines_into(self, buffer: bytearray) -> tuple[bytes | memoryview, bytes]:
+    def _lines_into(self, buffer: mmap.mmap) -> tuple[bytes | memoryview, bytes]:
         """``_lines`` read into ``buffer`` (after the rest), the whole lines a view of it."""
         rest = len(self._rest)
         if len(buffer) < rest + self._size:
-            buffer = self._buffer = bytearray(rest + max(self._size, self._max_bytes))
+            buffer = self._buffer = _anonymous(rest + max(self._size, self._max_bytes))
         buffer[:rest] = self._rest
         view = memoryview(buffer)
         try:
@@ -157,6 +158,13 @@ class BlockSource:
             return self._stream.read(self._size)
         except (OSError, EOFError, zlib.error) as exc:
             raise read_error(self._ctx, self._next_line, exc) from None
+
+
+def _anonymous(size: int) -> mmap.mmap:
+    """A buffer of ``size`` bytes of its own pages, given back to the system when it goes: a ``bytearray``
+    of a block's size would come from the reading thread's malloc arena, which keeps it (over 20 laptop
+    logs, a run's peak RSS grew by about 20 MiB a file)."""
+    return mmap.mmap(-1, size)
 
 
 def count_byte(data: bytes | memoryview, byte: bytes) -> int:

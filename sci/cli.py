@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sci import __version__
+from sci.arenas import fewer_malloc_arenas
 from sci.errors import SciError
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def ingest(  # noqa: PLR0917 - click passes every option by position
     recognises its content; a full ingest keeps them until `sci-report forget`. --dataset loads the
     shards `sci-report collect` wrote on other machines (each file once, by its sha256).
     """
+    fewer_malloc_arenas()  # before the store opens: sci/arenas.py
     from sci import app
 
     config = _config(config_path, store)
@@ -161,6 +163,7 @@ def collect(config_path: Path, destination: str | None, force: bool) -> None:
     One shard per file, named by its sha256 and collector version: collecting again writes only new
     files. Load the shards of every machine with `sci-report ingest --dataset` (docs/fleet.md).
     """
+    fewer_malloc_arenas()  # before the store opens: sci/arenas.py
     from sci import app
 
     done = app.run_collect(_config(config_path, None), destination, force=force)
@@ -230,6 +233,7 @@ def report(config_path: Path, store: Path | None, output: Path | None, no_pdf: b
 @click.option("--no-pdf", is_flag=True, help="Write only report.html.")
 def run(target: Path, store: Path | None, output: Path | None, no_pdf: bool) -> None:
     """Ingest, compute and report in one go. TARGET is a sci.toml or a folder holding one."""
+    fewer_malloc_arenas()  # before the store opens: sci/arenas.py
     from sci import app
 
     config = _config(target, store)
