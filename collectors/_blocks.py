@@ -181,10 +181,8 @@ def is_plain(data: bytes | memoryview) -> bool:
         return data.isascii() and b"\r" not in data
     import numpy as np
 
-    # A view (the first bytes of the source's buffer, ``data.obj``) has no isascii: no high bit in any 8
-    # bytes at once.
-    words = len(data) // 8
+    words = len(data) // 8  # a view has no isascii: no high bit in any 8 bytes at once
     raw = np.frombuffer(data, dtype=np.uint8)
     high = int(np.bitwise_or.reduce(raw[: words * 8].view(np.uint64))) if words else 0
     high |= int(np.bitwise_or.reduce(raw[words * 8 :])) if len(data) % 8 else 0
-    return not high & 0x8080808080808080 and data.obj.find(b"\r", 0, len(data)) < 0  # type: ignore[attr-defined]
+    return not high & 0x8080808080808080 and count_byte(data, b"\r") == 0

@@ -2,9 +2,8 @@
 
 - ``kept_lines``: the few lines of a block the line loop acts on, found in one pass over the block's bytes
   as the block source reads it (``scanner``: ``collectors/_linescan.py``), without splitting the block
-  into lines, and copied out. Blocks are scanned ``SCAN_BLOCK_BYTES`` at a time, so that the scan stays
-  in the cache, and ``merged``: the kept lines of consecutive blocks go to the parse as one, which costs
-  it per call.
+  into lines, and copied out. Blocks are read and scanned ``SCAN_BLOCK_BYTES`` at a time (below), and
+  ``merged``: the kept lines of consecutive blocks go to the parse as one, which costs it per call.
 - ``header_times``: the elapsed time and header time of every sample header of a region at once (numpy
   over the fixed columns of the headers, a day start per distinct day and UTC offset).
 - ``power_values``: the values of a region's power lines at once (numpy over the bytes after each
