@@ -164,3 +164,23 @@ def test_the_c_module_is_built_wherever_the_build_hook_can_build_it(tmp_path: Pa
     if problem is not None:
         pytest.skip(f"this machine cannot build it: {problem}")
     assert linescan.NATIVE, "a C compiler is here, but collectors._linescan_c is not: reinstall (./dev test)"
+
+
+def test_the_build_hook_says_what_it_lacks_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No compiler (or no headers) is a warning and a pure-Python install, never a failed one."""
+    target = tmp_path / "_linescan_c.so"
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    problem = hatch_build.compile_module(ROOT / hatch_build.SOURCE, target)
+    assert problem is not None
+    assert "no-such-cc" in problem
+    monkeypatch.setenv("CC", "false")  # a compiler that fails
+    problem = hatch_build.compile_module(ROOT / hatch_build.SOURCE, target)
+    assert problem is not None
+    assert "failed" in problem
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+    monkeypatch.delenv("CC")
+    monkeypatch.setattr(hatch_build.sysconfig, "get_paths", lambda: {"include": str(tmp_path)})
+    assert hatch_build.compile_module(ROOT / hatch_build.SOURCE, target) == f"no Python.h in {tmp_path}"

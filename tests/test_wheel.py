@@ -6,6 +6,7 @@ outside the repository. Needs the package registry (or pip's cache) for the depe
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,23 @@ def test_the_wheel_carries_the_c_line_scan_where_it_can_be_built(wheel: Path, tm
     names = zipfile.ZipFile(wheel).namelist()
     assert any(name.startswith("collectors/_linescan_c.") and name.endswith(".so") for name in names)
     assert "-py3-none-any" not in wheel.name  # a wheel with a compiled module is tagged for its Python
+
+
+def test_without_a_compiler_the_wheel_is_pure_python(tmp_path: Path) -> None:
+    env = {**os.environ, "CC": str(tmp_path / "no-such-cc")}
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    (built,) = tmp_path.glob("sci_report-*.whl")
+    assert built.name.endswith("-py3-none-any.whl")
+    names = zipfile.ZipFile(built).namelist()
+    assert "collectors/_linescan.py" in names
+    assert not any(name.endswith(".so") for name in names)
+    assert "installing the numpy line scan instead" in done.stdout + done.stderr
 
 
 def test_the_installed_wheel_runs_the_example(wheel: Path, tmp_path: Path) -> None:
