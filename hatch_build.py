@@ -38,6 +38,8 @@ class LinescanBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         folder = root / "collectors" if version == "editable" else root / "build" / "linescan"
         problem = compile_module(root / SOURCE, folder / name)
         if problem is not None:
+            if version == "editable":  # not a module built from older source, beside the new source
+                (folder / name).unlink(missing_ok=True)
             self.app.display_warning(
                 f"sci-report: {SOURCE} not compiled ({problem}); installing the numpy line scan instead, "
                 "which is slower (install a C compiler and Python's headers to get the fast one)"
